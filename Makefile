@@ -1,0 +1,45 @@
+# textmine: `make run` (install, ingest the demo corpus, serve) and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+TEXTMINE := $(VENV)/bin/textmine
+STAMP := $(VENV)/.install-stamp
+HOME_DIR ?= indexes
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := tesseract-ocr tesseract-ocr-swe poppler-utils
+
+.PHONY: install system-deps run test bench corpus clean
+
+install: system-deps $(STAMP)
+
+# Debian packages: OCR (Tesseract with Swedish) and pdftotext for the benchmark.
+system-deps:
+	@if ! command -v tesseract >/dev/null || ! tesseract --list-langs 2>/dev/null | grep -qx swe || ! command -v pdftotext >/dev/null; then \
+		echo "installing $(APT_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+
+# torch is pinned and installed first: any unpinned torch pulls GBs of CUDA packages.
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+run: install
+	$(TEXTMINE) ingest corpus --home $(HOME_DIR)
+	$(TEXTMINE) docs --home $(HOME_DIR)
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) benchmarks/ingest.py
+
+# Re-render the demo corpus from corpus/sources (needs reportlab, in .[dev]).
+corpus: install
+	$(PY) corpus/render.py
+
+clean:
+	rm -rf $(HOME_DIR) .pytest_cache test-artifacts

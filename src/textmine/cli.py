@@ -1,0 +1,233 @@
+"""The `textmine` command. Thin: it parses options, calls the modules and prints.
+With --json it prints JSON only on stdout; progress and logs go to stderr.
+Errors a user can cause print one line on stderr and exit non-zero."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .config import home_dir
+from .errors import TextmineError
+
+app = typer.Typer(
+    help="textmine: search, code and compile Swedish documents on aktiv medverkan till bosättning i annan kommun.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+HomeOpt = typer.Option(None, "--home", help="Store folder (default: $TEXTMINE_HOME, else ./indexes).", show_default=False)
+JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON only.")
+
+
+class OcrMode(str, Enum):
+    auto = "auto"
+    never = "never"
+    always = "always"
+
+
+def friendly_errors(fn):
+    """One line for errors, never a traceback (TEXTMINE_DEBUG=1 shows it)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except TextmineError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(getattr(exc, "exit_code", 1))
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            typer.echo("interrupted: what was stored before stays stored; run the command again to complete", err=True)
+            raise typer.Exit(130)
+        except BrokenPipeError:
+            raise typer.Exit(0)
+        except Exception as exc:
+            if os.environ.get("TEXTMINE_DEBUG"):
+                raise
+            msg = " ".join(str(exc).split())[:200]
+            typer.echo(f"error: unexpected {exc.__class__.__name__}: {msg} (set TEXTMINE_DEBUG=1 for details)", err=True)
+            raise typer.Exit(2)
+
+    return wrapper
+
+
+def print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def open_store(home: Optional[Path], *, create: bool = False):
+    from .store import Store
+
+    return Store(home_dir(home), create=create)
+
+
+@app.command()
+@friendly_errors
+def ingest(
+    paths: List[Path] = typer.Argument(..., help="Files or folders (recursive): .pdf, .docx, .txt."),
+    home: Optional[Path] = HomeOpt,
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Parallel parser processes (0 = one per core)."),
+    ocr: OcrMode = typer.Option(OcrMode.auto, "--ocr", help="OCR scanned pages: auto, never or always."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 if any file failed."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-file progress on stderr."),
+    as_json: bool = JsonOpt,
+):
+    """Parse files and store them. Files already stored (same content) are skipped."""
+    from .ingest import ingest as run_ingest
+
+    with open_store(home, create=True) as store:
+        summary = run_ingest(store, paths, jobs=jobs or None, ocr=ocr.value, quiet=quiet)
+    if as_json:
+        print_json(summary.to_json())
+    else:
+        s = summary.to_json()
+        rate = f", {s['pages_per_second']} pages/s" if s["pages_per_second"] and s["ingested"] else ""
+        typer.echo(
+            f"ingested {s['ingested']} documents ({s['pages']} pages) in {s['seconds']} s{rate}; "
+            f"skipped {s['skipped']}; failed {s['failed']}"
+        )
+        for o in summary.of("ingested"):
+            typer.echo(f"  + [{o.doc_id}] {o.doc_type:<19} {o.pages:>3} p  {Path(o.path).name}: {o.title or ''}")
+        for o in summary.of("failed"):
+            typer.echo(f"  ! {o.path}: {o.reason}")
+    if strict and summary.of("failed"):
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly_errors
+def parse(
+    file: Path = typer.Argument(..., help="A .pdf, .docx or .txt file."),
+    ocr: OcrMode = typer.Option(OcrMode.auto, "--ocr", help="OCR scanned pages: auto, never or always."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for long PDFs (0 = one per core)."),
+    as_json: bool = JsonOpt,
+):
+    """Parse one file without storing it and print the document."""
+    from .parse import parse_file
+
+    doc = parse_file(file, ocr=ocr.value, jobs=jobs or min(os.cpu_count() or 1, 4))
+    if as_json:
+        print_json(doc.to_json())
+    else:
+        print_document(doc)
+
+
+@app.command()
+@friendly_errors
+def docs(
+    home: Optional[Path] = HomeOpt,
+    doc_type: Optional[str] = typer.Option(None, "--type", help="Only this document type."),
+    as_json: bool = JsonOpt,
+):
+    """List stored documents."""
+    with open_store(home) as store:
+        rows = store.list_documents(doc_type)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo("no documents stored (run `textmine ingest PATH`)")
+        return
+    for r in rows:
+        ocr = f" ({r['n_ocr_pages']} OCR)" if r["n_ocr_pages"] else ""
+        typer.echo(f"[{r['id']:>3}] {r['doc_type']:<19} {r['date'] or '':<10} {r['n_pages']:>3} p{ocr}  {r['title'] or ''}")
+        typer.echo(f"      {r['issuer'] or '?'} | {r['path']}")
+
+
+@app.command()
+@friendly_errors
+def show(
+    doc: str = typer.Argument(..., help="Document id, sha256 prefix, path or file name."),
+    home: Optional[Path] = HomeOpt,
+    page: Optional[int] = typer.Option(None, "--page", "-p", help="Only this page."),
+    as_json: bool = JsonOpt,
+):
+    """Show a stored document: metadata and text page by page."""
+    from .errors import NotFound
+
+    with open_store(home) as store:
+        document = store.get_document(store.resolve_doc(doc))
+    if page is not None:
+        if not 1 <= page <= document.n_pages:
+            raise NotFound(f"page {page} does not exist: the document has {document.n_pages} pages")
+        document.pages = [p for p in document.pages if p.number == page]
+    if as_json:
+        print_json(document.to_json())
+    else:
+        print_document(document)
+
+
+@app.command()
+@friendly_errors
+def failures(home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt):
+    """List files that failed to ingest, and why."""
+    with open_store(home) as store:
+        rows = store.list_failures()
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo("no failures")
+    for r in rows:
+        typer.echo(f"{r['path']}: {r['error']}")
+
+
+@app.command()
+@friendly_errors
+def remove(
+    doc: str = typer.Argument(..., help="Document id, sha256 prefix, path or file name."),
+    home: Optional[Path] = HomeOpt,
+    as_json: bool = JsonOpt,
+):
+    """Remove a document (and everything derived from it) from the store."""
+    with open_store(home) as store:
+        doc_id = store.resolve_doc(doc)
+        info = next(r for r in store.list_documents() if r["id"] == doc_id)
+        store.remove_document(doc_id)
+    if as_json:
+        print_json({"removed": doc_id, "path": info["path"]})
+    else:
+        typer.echo(f"removed [{doc_id}] {info['path']}")
+
+
+def print_document(doc) -> None:
+    typer.echo(f"{doc.title or '(no title)'}")
+    typer.echo(f"type: {doc.doc_type} | date: {doc.date or '?'} | issuer: {doc.issuer or '?'} | pages: {doc.n_pages}")
+    typer.echo(f"path: {doc.path}\nsha256: {doc.sha256}")
+    for page in doc.pages:
+        typer.echo(f"\n--- page {page.number}{' (OCR)' if page.ocr else ''} ---")
+        for b in page.blocks:
+            if b.kind == "heading":
+                typer.echo(f"\n{'#' * (b.level or 1)} {b.number + ' ' if b.number else ''}{b.text}")
+            elif b.kind == "footnote":
+                typer.echo(f"  [{b.number}] {b.text}")
+            elif b.kind in ("header", "footer"):
+                typer.echo(f"  ({b.kind}: {b.text})")
+            elif b.kind == "list_item":
+                typer.echo(f"  • {b.text}")
+            elif b.kind == "quote":
+                typer.echo(f"  > {b.text}")
+            elif b.kind == "table":
+                for row in b.rows or [b.text]:
+                    typer.echo("  | " + (" | ".join(row) if isinstance(row, list) else row))
+            else:
+                typer.echo(b.text)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

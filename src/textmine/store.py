@@ -1,0 +1,259 @@
+"""The embedded store: one SQLite file under the home folder with documents, pages,
+blocks and ingest failures. SQL lives here and nowhere else.
+
+Each document is written in one transaction, so a crash or kill never leaves half a
+document: SQLite's journal rolls it back and the next ingest completes it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import NotFound, StoreError
+from .models import Block, Document, Page
+
+SCHEMA_VERSION = 1
+DB_NAME = "textmine.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL,
+    format TEXT NOT NULL,
+    doc_type TEXT NOT NULL,
+    title TEXT,
+    date TEXT,
+    issuer TEXT,
+    n_pages INTEGER NOT NULL,
+    n_ocr_pages INTEGER NOT NULL DEFAULT 0,
+    size_bytes INTEGER,
+    ingested_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_path ON documents(path);
+CREATE TABLE IF NOT EXISTS pages (
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    ocr INTEGER NOT NULL DEFAULT 0,
+    width REAL,
+    height REAL,
+    PRIMARY KEY (doc_id, number)
+);
+CREATE TABLE IF NOT EXISTS blocks (
+    id INTEGER PRIMARY KEY,
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    page INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    level INTEGER,
+    number TEXT,
+    ref_page INTEGER,
+    refs TEXT,
+    bbox TEXT,
+    rows TEXT
+);
+CREATE INDEX IF NOT EXISTS blocks_doc ON blocks(doc_id, page, seq);
+CREATE TABLE IF NOT EXISTS failures (
+    path TEXT PRIMARY KEY,
+    sha256 TEXT,
+    error TEXT NOT NULL,
+    failed_at REAL NOT NULL
+);
+"""
+
+
+class Store:
+    """Access to the SQLite store under `home`."""
+
+    def __init__(self, home: str | Path, *, create: bool = True):
+        self.home = Path(home)
+        self.path = self.home / DB_NAME
+        if not self.path.exists() and not create:
+            raise StoreError(f"no store in {self.home}: run `textmine ingest` first (or pass --home)")
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+            self._check_version()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"cannot create the store in {self.home}: {exc.strerror}") from exc
+
+    def _check_version(self) -> None:
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(row["value"]) > SCHEMA_VERSION:
+            raise StoreError(f"the store {self.path} was written by a newer textmine (schema {row['value']})")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @contextmanager
+    def transaction(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    # --- documents -------------------------------------------------------------
+
+    def has_sha(self, sha256: str) -> int | None:
+        row = self.db.execute("SELECT id FROM documents WHERE sha256=?", (sha256,)).fetchone()
+        return row["id"] if row else None
+
+    def add_document(self, doc: Document, *, size_bytes: int | None = None) -> int:
+        """Store a parsed document with its pages and blocks in one transaction.
+        A document previously stored from the same path with other content is replaced."""
+        with self.transaction() as db:
+            old = db.execute("SELECT id FROM documents WHERE path=? AND sha256<>?", (doc.path, doc.sha256)).fetchall()
+            for row in old:
+                db.execute("DELETE FROM documents WHERE id=?", (row["id"],))
+            cur = db.execute(
+                "INSERT INTO documents (sha256, path, format, doc_type, title, date, issuer, n_pages, n_ocr_pages,"
+                " size_bytes, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    doc.sha256, doc.path, doc.format, doc.doc_type, doc.title, doc.date, doc.issuer,
+                    doc.n_pages, sum(1 for p in doc.pages if p.ocr), size_bytes, time.time(),
+                ),
+            )
+            doc_id = cur.lastrowid
+            db.executemany(
+                "INSERT INTO pages (doc_id, number, ocr, width, height) VALUES (?,?,?,?,?)",
+                [(doc_id, p.number, int(p.ocr), p.width, p.height) for p in doc.pages],
+            )
+            rows = []
+            for p in doc.pages:
+                for seq, b in enumerate(p.blocks):
+                    rows.append(
+                        (
+                            doc_id, p.number, seq, b.kind, b.text, b.level, b.number, b.ref_page,
+                            json.dumps([[r.number, r.offset] for r in b.refs]) if b.refs else None,
+                            json.dumps([round(v, 1) for v in b.bbox]) if b.bbox else None,
+                            json.dumps(b.rows, ensure_ascii=False) if b.rows is not None else None,
+                        )
+                    )
+            db.executemany(
+                "INSERT INTO blocks (doc_id, page, seq, kind, text, level, number, ref_page, refs, bbox, rows)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            db.execute("DELETE FROM failures WHERE path=?", (doc.path,))
+        doc.id = doc_id
+        return doc_id
+
+    def remove_document(self, doc_id: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM documents WHERE id=?", (doc_id,))
+
+    def list_documents(self, doc_type: str | None = None) -> list[dict]:
+        sql = "SELECT * FROM documents"
+        args: tuple = ()
+        if doc_type:
+            sql += " WHERE doc_type=?"
+            args = (doc_type,)
+        sql += " ORDER BY id"
+        return [dict(r) for r in self.db.execute(sql, args)]
+
+    def resolve_doc(self, ref: str) -> int:
+        """A document by id, sha256 (prefix of at least 8), path or file name."""
+        ref = ref.strip()
+        if ref.isdigit():
+            row = self.db.execute("SELECT id FROM documents WHERE id=?", (int(ref),)).fetchone()
+            if row:
+                return row["id"]
+        if len(ref) >= 8 and all(c in "0123456789abcdef" for c in ref.lower()):
+            rows = self.db.execute("SELECT id FROM documents WHERE sha256 LIKE ?", (ref.lower() + "%",)).fetchall()
+            if len(rows) == 1:
+                return rows[0]["id"]
+        rows = self.db.execute(
+            "SELECT id FROM documents WHERE path=? OR path LIKE ? ESCAPE '\\'", (ref, "%/" + _like_escape(ref))
+        ).fetchall()
+        if len(rows) == 1:
+            return rows[0]["id"]
+        if len(rows) > 1:
+            raise NotFound(f"'{ref}' matches {len(rows)} documents: give the id or the full path")
+        raise NotFound(f"no document '{ref}' in the store (see `textmine docs`)")
+
+    def get_document(self, doc_id: int) -> Document:
+        row = self.db.execute("SELECT * FROM documents WHERE id=?", (doc_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no document with id {doc_id}")
+        doc = Document(
+            path=row["path"], sha256=row["sha256"], format=row["format"], doc_type=row["doc_type"],
+            title=row["title"], date=row["date"], issuer=row["issuer"], id=row["id"],
+        )
+        pages = {
+            r["number"]: Page(number=r["number"], ocr=bool(r["ocr"]), width=r["width"], height=r["height"])
+            for r in self.db.execute("SELECT * FROM pages WHERE doc_id=? ORDER BY number", (doc_id,))
+        }
+        for r in self.db.execute("SELECT * FROM blocks WHERE doc_id=? ORDER BY page, seq", (doc_id,)):
+            pages[r["page"]].blocks.append(block_from_row(r))
+        doc.pages = list(pages.values())
+        return doc
+
+    def stats(self) -> dict:
+        q = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
+        return {
+            "documents": q("SELECT COUNT(*) FROM documents"),
+            "pages": q("SELECT COUNT(*) FROM pages"),
+            "ocr_pages": q("SELECT COUNT(*) FROM pages WHERE ocr=1"),
+            "blocks": q("SELECT COUNT(*) FROM blocks"),
+            "failures": q("SELECT COUNT(*) FROM failures"),
+        }
+
+    # --- failures --------------------------------------------------------------
+
+    def record_failure(self, path: str, sha256: str | None, error: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO failures (path, sha256, error, failed_at) VALUES (?,?,?,?)"
+                " ON CONFLICT(path) DO UPDATE SET sha256=excluded.sha256, error=excluded.error, failed_at=excluded.failed_at",
+                (path, sha256, error, time.time()),
+            )
+
+    def clear_failure(self, path: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM failures WHERE path=?", (path,))
+
+    def list_failures(self) -> list[dict]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM failures ORDER BY path")]
+
+
+def block_from_row(r) -> Block:
+    from .models import FootnoteRef
+
+    return Block(
+        kind=r["kind"],
+        text=r["text"],
+        level=r["level"],
+        number=r["number"],
+        ref_page=r["ref_page"],
+        refs=[FootnoteRef(n, o) for n, o in json.loads(r["refs"])] if r["refs"] else [],
+        bbox=tuple(json.loads(r["bbox"])) if r["bbox"] else None,
+        rows=json.loads(r["rows"]) if r["rows"] else None,
+    )
+
+
+def _like_escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

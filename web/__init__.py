@@ -1,0 +1,1 @@
+"""Templates and static files of the textmine web UI (packaged as textmine.web)."""
