@@ -90,13 +90,18 @@ def _norm_running(text: str) -> str:
     return re.sub(r"\d+", "#", " ".join(text.lower().split()))
 
 
-def find_running_lines(raw_pages: list[RawPage], body: BodyStats) -> set[str]:
-    """Normalised texts of lines that repeat in the top or bottom margin of several pages."""
+def _running_key(line: Line) -> tuple[str, int]:
+    # same text at the same height: a footnote that happens to repeat is not a header
+    return _norm_running(line.text), round(line.top / 8)
+
+
+def find_running_lines(raw_pages: list[RawPage], body: BodyStats) -> set[tuple[str, int]]:
+    """Keys of lines that repeat in the top or bottom margin of several pages."""
     counts: Counter = Counter()
     for raw in raw_pages:
         seen = set()
         for line in _margin_candidates(raw):
-            key = _norm_running(line.text)
+            key = _running_key(line)
             if key not in seen:
                 counts[key] += 1
                 seen.add(key)
@@ -106,9 +111,26 @@ def find_running_lines(raw_pages: list[RawPage], body: BodyStats) -> set[str]:
 
 
 def _margin_candidates(raw: RawPage) -> list[Line]:
+    """Lines in the top or bottom margin that stand apart from the text next to them
+    (a footnote's last line at the page bottom hangs on the line above: not a footer)."""
     lines = raw.lines
-    top = [l for l in lines[:3] if l.top < 0.13 * raw.height]
-    bottom = [l for l in lines[-3:] if l.bottom > 0.87 * raw.height]
+    top: list[Line] = []
+    for i, line in enumerate(lines[:3]):
+        if line.top >= 0.11 * raw.height:
+            break
+        nxt = lines[i + 1] if i + 1 < len(lines) else None
+        if nxt is None or nxt.top - line.bottom > 0.8 * line.size:
+            top = lines[: i + 1]
+    bottom: list[Line] = []
+    start = max(len(lines) - 3, 0)
+    for i in range(start, len(lines)):
+        line = lines[i]
+        if line.top <= 0.89 * raw.height:
+            continue
+        prev = lines[i - 1] if i > 0 else None
+        if prev is None or line.top - prev.bottom > 0.8 * line.size:
+            bottom = lines[i:]
+            break
     return top + bottom
 
 
@@ -126,7 +148,7 @@ def split_running(raw: RawPage, running: set[str], body: BodyStats):
 
 
 def _is_running(line: Line, raw: RawPage, running: set[str], body: BodyStats) -> bool:
-    if _norm_running(line.text) in running:
+    if _running_key(line) in running:
         return True
     if PAGE_NUMBER_RE.match(line.text):
         return True
@@ -239,7 +261,7 @@ def _line_kind(line: Line, body: BodyStats) -> str:
         return "heading"
     if text[:1] in BULLETS and (len(text) > 1 and text[1] == " " or text[:1] in "•◦▪■●‣∙"):
         return "list_start"
-    if LIST_NUMBER_RE.match(text) and not HEADING_NUMBER_RE.match(text):
+    if LIST_NUMBER_RE.match(text):  # "1. ..." in body type is a list, "1 Parter" in bold a heading
         return "list_start"
     indented = line.x0 > body.left + 12
     if line.italic and indented:
@@ -278,7 +300,7 @@ def _continues(gkind: str, glines: list[Line], prev: Line, line: Line, kind: str
             and line.bold == prev.bold
             and len(glines) < 3
             and not HEADING_NUMBER_RE.match(line.text)
-            and gap < 0.8 * line.size
+            and gap < (1.0 if line.ocr else 0.8) * line.size
         )
     if kind in ("heading", "list_start"):
         return False
@@ -300,7 +322,16 @@ def _continues(gkind: str, glines: list[Line], prev: Line, line: Line, kind: str
 def _group_blocks(kind: str, lines: list[Line], body: BodyStats) -> list[Block]:
     texts = [l.text for l in lines]
     marks = [l.marks for l in lines]
-    text, refs = join_lines(texts, marks)
+    # A line that stops short of the right margin although the next line's first word
+    # would have fitted is a deliberate break (addresses, the lines of a ruling's header
+    # box, signatures): keep it as a newline.
+    breaks = [False] * len(lines)
+    if kind == "paragraph":
+        for i, (line, nxt) in enumerate(zip(lines, lines[1:])):
+            words = nxt.text.split()
+            room = max(body.right, line.x1) - line.x1
+            breaks[i] = bool(words) and room > (len(words[0]) * 0.55 + 0.5) * line.size
+    text, refs = join_lines(texts, marks, breaks)
     if kind == "heading":
         ends_like_sentence = text.endswith(".") and len(text.split()) > 12
         if ends_like_sentence or len(lines) > 3:
@@ -325,7 +356,7 @@ def _group_blocks(kind: str, lines: list[Line], body: BodyStats) -> list[Block]:
     return [block]
 
 
-def join_lines(texts: list[str], marks: list[list[Mark]]) -> tuple[str, list[FootnoteRef]]:
+def join_lines(texts: list[str], marks: list[list[Mark]], breaks: list[bool] | None = None) -> tuple[str, list[FootnoteRef]]:
     """Join the lines of a block: words broken at line end are mended
     ("bostads-" + "marknaden" -> "bostadsmarknaden"), real dashes are kept
     ("social- och ...", "EU-länder"), soft hyphens vanish."""
@@ -337,6 +368,8 @@ def join_lines(texts: list[str], marks: list[list[Mark]]) -> tuple[str, list[Foo
             out = text
         else:
             joiner, out = _join_point(out, text)
+            if joiner == " " and breaks and breaks[i - 1]:
+                joiner = "\n"
             out += joiner
             base = len(out)
             out += text

@@ -19,11 +19,17 @@ DATE_LABEL_RE = re.compile(
     r"(datum|beslutsdatum|publicerad|publiceringsdatum|dom|beslut|meddelad|undertecknad|daterad|fastställd|antagen)\W{0,3}$",
     re.IGNORECASE,
 )
+# Court seats, so that "Förvaltningsrätten i Stockholms dom" yields the court and not a
+# genitive, and headings in capitals ("KAMMARRÄTTEN I STOCKHOLM") are recognised.
+# (Issue #3 brings the full court gazetteer; this is what metadata needs.)
+ADMIN_COURT_SEATS = "Falun|Göteborg|Härnösand|Jönköping|Karlstad|Linköping|Luleå|Malmö|Stockholm|Uppsala|Umeå|Växjö|Sundsvall"
 COURT_RE = re.compile(
     r"(Högsta förvaltningsdomstolen|Regeringsrätten|Högsta domstolen|Migrationsöverdomstolen|"
-    r"Mark- och miljööverdomstolen|Arbetsdomstolen|"
-    r"(?:Kammarrätten|Förvaltningsrätten|Hovrätten) (?:i|över|för) [A-ZÅÄÖ][\wåäö]+(?: och [A-ZÅÄÖ][\wåäö]+)?|"
-    r"Länsrätten i [A-ZÅÄÖ][\wåäö]+(?: län)?|[A-ZÅÄÖ][\wåäö]+ tingsrätt)"
+    r"Mark- och miljööverdomstolen|Arbetsdomstolen|Svea hovrätt|Göta hovrätt|"
+    r"(?:Kammarrätten|Förvaltningsrätten) i (?:" + ADMIN_COURT_SEATS + r")|"
+    r"Hovrätten (?:över Skåne och Blekinge|för Västra Sverige|för Nedre Norrland|för Övre Norrland)|"
+    r"Länsrätten i [A-ZÅÄÖ][\wåäö]+ län|Länsrätten i [A-ZÅÄÖ][\wåäö]+|[A-ZÅÄÖ][\wåäö]+ tingsrätt)(?![\wåäö])",
+    re.IGNORECASE,
 )
 COUNTY_BOARD_RE = re.compile(r"Länsstyrelsen(?: i)? [A-ZÅÄÖ][\wåäö]+(?:s län| län)?")
 AGENCIES = (
@@ -58,18 +64,17 @@ def infer_metadata(doc: Document) -> None:
 def classify(text_first: str, text_head: str, issuer: str | None) -> str:
     low = text_first.lower()
     head = text_head.lower()
-    court = COURT_RE.search(text_first)
+    top = low[:500]  # letterhead and title: what a document says it is
+    if "pressmeddelande" in top or ("publiceringsdatum" in top and "kontakt" in head):
+        return "press_release"
+    court = COURT_RE.search(text_first[:300])
     if court and (re.search(r"\bmål\s*nr\b|\bmålnr\b|\bdomslut\b|\bprövningstillstånd\b", low) or re.search(r"^(dom|beslut)$", text_first, re.M)):
         return "court_ruling"
     if re.search(r"\b(rå|hfd|nja) \d{2,4}( ref\.| not| s\.)", low) and "mål nr" in head:
         return "court_ruling"
-    if "pressmeddelande" in low or ("publiceringsdatum" in low and "kontakt" in head):
-        return "press_release"
-    if re.search(r"\bregeringsbeslut\b|\bkommittédirektiv\b|\bdir\. \d{4}:\d+|^regeringens beslut$", low, re.M):
+    if re.search(r"\bregeringsbeslut\b|\bkommittédirektiv\b|\bdir\. \d{4}:\d+", top) or re.search(r"^regeringens beslut$", low, re.M):
         return "government_decision"
-    if "regeringen uppdrar" in low or "regeringen ger" in low and "i uppdrag" in low:
-        return "government_decision"
-    if re.search(r"\b(överenskommelse|avsiktsförklaring|samverkansavtal|samarbetsavtal)\b", low) or re.search(r"^rutin för\b", low, re.M):
+    if re.search(r"\b(överenskommelse|avsiktsförklaring|samverkansavtal|samarbetsavtal)\b", top) or re.search(r"^rutin för\b", top, re.M):
         return "agreement"
     if issuer is None:
         return "other"
@@ -83,38 +88,73 @@ def classify(text_first: str, text_head: str, issuer: str | None) -> str:
 
 
 def find_issuer(text_first: str, text_head: str, doc_type: str = "other") -> str | None:
+    """Who issued the document: the earliest authority named in the letterhead."""
     m = re.search(r"[Pp]ressmeddelande från ([A-ZÅÄÖ][\wåäö]+(?: [a-zåäö]+)*(?: [A-ZÅÄÖ][\wåäö]+)*)", text_first)
     if m:
         return m.group(1)
     if doc_type == "government_decision":
-        return "Regeringen"
-    for text in (text_first, text_head):
-        top = text[:1500]
-        m = COURT_RE.search(top)
-        if m:
-            return _court_name(m.group(1))
-        m = COUNTY_BOARD_RE.search(top)
-        if m:
-            return m.group(0)
-        positions = [(top.find(a), a) for a in AGENCIES if a in top]
-        if positions:
-            return min(positions)[1]
-        m = DEPARTMENT_RE.search(top)
-        if m or re.search(r"\bRegeringen\b", top):
-            if re.search(r"regeringsbeslut|regeringens beslut|kommittédirektiv|\bDir\. \d{4}", top, re.IGNORECASE):
-                return "Regeringen"
-            if m:
-                return m.group(1)
-        m = MUNICIPALITY_RE.search(top)
-        if m:
-            return m.group(0)
+        m = DEPARTMENT_RE.search(text_first[:600])
+        return f"Regeringen ({m.group(1)})" if m else "Regeringen"
+    # The letterhead of page 1: the earliest authority named there.
+    found = _authorities(uncap_lines(text_first[:1200]))
+    if found:
+        return min(found)[1]
+    # A cover page without a letterhead: the authority named most often in the first pages.
+    found = _authorities(uncap_lines(text_head[:6000]), every=True)
+    if found:
+        counts: dict[str, int] = {}
+        for _, name in found:
+            counts[name] = counts.get(name, 0) + 1
+        return max(counts, key=lambda n: (counts[n], -min(p for p, m in found if m == n)))
     return None
 
 
+def _authorities(top: str, every: bool = False) -> list[tuple[int, str]]:
+    """(position, canonical name) of courts, county boards, agencies, municipalities, departments."""
+    found: list[tuple[int, str]] = []
+    pick = (lambda rx: rx.finditer(top)) if every else (lambda rx: [m for m in [rx.search(top)] if m])
+    for m in pick(COURT_RE):
+        found.append((m.start(), _court_name(m.group(1))))
+    for m in pick(COUNTY_BOARD_RE):
+        found.append((m.start(), m.group(0)))
+    low = top.lower()
+    for a in AGENCIES:
+        start = low.find(a.lower())
+        while start >= 0:
+            found.append((start, a))
+            if not every:
+                break
+            start = low.find(a.lower(), start + 1)
+    for m in pick(MUNICIPALITY_RE):
+        found.append((m.start(), m.group(0)))
+    for m in pick(DEPARTMENT_RE):
+        found.append((m.start(), m.group(1)))
+    return found
+
+
+LOWER_WORDS = {"i", "och", "för", "över", "län", "kommun", "stad", "kommuner", "regioner", "om", "av", "till"}
+
+
+def uncap_lines(text: str) -> str:
+    """'PERSTORPS KOMMUN' -> 'Perstorps kommun' so that letterheads in capitals match."""
+    out = []
+    for line in text.split("\n"):
+        letters = [c for c in line if c.isalpha()]
+        if len(letters) >= 4 and all(c.isupper() for c in letters):
+            words = line.lower().split(" ")
+            line = " ".join(w if (i and w in LOWER_WORDS) else w[:1].upper() + w[1:] for i, w in enumerate(words))
+        out.append(line)
+    return "\n".join(out)
+
+
 def _court_name(name: str) -> str:
-    # "Förvaltningsrätten i Stockholm" as printed; collapse whitespace and case
-    name = " ".join(name.split())
-    return name[0].upper() + name[1:]
+    """Canonical spelling: 'KAMMARRÄTTEN I STOCKHOLM' -> 'Kammarrätten i Stockholm'."""
+    words = " ".join(name.split()).lower().split(" ")
+    keep_lower = {"i", "över", "för", "och", "län"}
+    out = [w if (i > 0 and w in keep_lower) or (i > 0 and w in ("förvaltningsdomstolen", "domstolen", "hovrätt", "tingsrätt"))
+           else w[:1].upper() + w[1:] for i, w in enumerate(words)]
+    out = [("-".join(p[:1].upper() + p[1:] for p in w.split("-")) if "-" in w and i > 0 else w) for i, w in enumerate(out)]
+    return " ".join(out).replace("Mark- Och", "Mark- och")
 
 
 def parse_date(text: str) -> str | None:
@@ -127,33 +167,52 @@ def parse_date(text: str) -> str | None:
     return None
 
 
+DATE_TEXT = r"(?:(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])|(?:[1-9]|[12]\d|3[01]) (?:" + "|".join(MONTHS) + r") (?:19|20)\d{2})"
+# A short line that ends with a date: "2019-04-03", "Datum: 2022-11-30",
+# "Publicerad 15 november 2022", "Stockholm den 15 mars 2022".
+DATE_LINE_RE = re.compile(r"^[\wåäöÅÄÖ .,:]{0,32}?" + DATE_TEXT + r"\.?$", re.IGNORECASE)
+DATE_LABELLED_RE = re.compile(
+    r"\b(datum|publicerad|publiceringsdatum|daterad|beslutsdatum|antagen|undertecknad|beslutad|fastställd)\b\W{0,3}(?:den )?(" + DATE_TEXT + ")",
+    re.IGNORECASE,
+)
+
+
 def find_date(blocks: list[Block], doc_type: str) -> str | None:
-    """The main date: one that follows a label such as 'Datum' or 'Meddelad', else the
-    first date in the body of the first pages, else the first in a running header."""
-    body = [b for b in blocks if b.kind not in ("footnote",)]
-    for i, b in enumerate(body):
-        for m in re.finditer(r"(datum|dom|beslut|meddelad|publicerad|publiceringsdatum|undertecknad|daterad)\b[^\n]{0,40}", b.text, re.IGNORECASE):
-            d = parse_date(m.group(0))
+    """The main date: a date standing on its own line near the top (the date of a
+    ruling's header box, a report's "Datum:" line), else a labelled date, else the
+    first date in the running header, else the first date in the text."""
+    body = [b for b in blocks if b.kind not in ("footnote", "header", "footer")]
+    lines = [l.strip() for b in body for l in b.text.split("\n") if l.strip()]
+    for line in lines[:40]:
+        if len(line) <= 48 and DATE_LINE_RE.match(line):
+            return parse_date(line)
+    for line in lines[:80]:
+        m = DATE_LABELLED_RE.search(line)
+        if m:
+            return parse_date(m.group(2))
+    for b in blocks:
+        if b.kind in ("header", "footer"):
+            d = parse_date(b.text)
             if d:
                 return d
-        if DATE_LABEL_RE.search(b.text.strip()) and i + 1 < len(body):
-            d = parse_date(body[i + 1].text[:60])
-            if d:
-                return d
-    for kinds in (("heading", "paragraph", "list_item", "table", "quote"), ("header", "footer")):
-        for b in body:
-            if b.kind in kinds:
-                d = parse_date(b.text)
-                if d:
-                    return d
+    for line in lines:
+        d = parse_date(line)
+        if d:
+            return d
     return None
 
 
 def find_title(doc: Document, first: list[Block], blocks: list[Block]) -> str | None:
     if doc.doc_type == "court_ruling":
         return ruling_title(doc, blocks)
-    headings = [b for b in first if b.kind == "heading" and not NOT_TITLES.match(b.text.strip())]
-    headings = [b for b in headings if not _is_issuer_line(b.text, doc.issuer)]
+    # The title stands before the first numbered heading (cover, letterhead, box).
+    cover = []
+    for b in first:
+        if b.kind == "heading" and b.number:
+            break
+        cover.append(b)
+    headings = [b for b in cover if b.kind == "heading" and not NOT_TITLES.match(b.text.strip())]
+    headings = [b for b in headings if not _is_issuer_line(b.text, doc.issuer) and not _is_label(b.text)]
     if headings:
         biggest = max(headings, key=lambda b: (b.size or 0, -first.index(b)))
         title = biggest.text
@@ -165,10 +224,43 @@ def find_title(doc: Document, first: list[Block], blocks: list[Block]) -> str | 
                 if nxt.size >= 0.6 * biggest.size and doc.doc_type in ("agency_report", "county_report"):
                     title = f"{title} – {nxt.text}"
         return title.strip()
-    for b in first:
-        if b.kind in ("paragraph",) and 10 < len(b.text) < 160 and not _is_issuer_line(b.text, doc.issuer):
-            return b.text.strip()
+    # No title heading: the most title-like line of the cover's paragraphs.
+    candidates = []
+    for b in cover or first[:8]:
+        if b.kind != "paragraph":
+            continue
+        for line in b.text.split("\n"):
+            line = re.sub(r"\s+(Datum|Dnr|Diarienummer)\b.*$", "", line.strip())
+            if (
+                10 < len(line) < 200
+                and not _is_issuer_line(line, doc.issuer)
+                and not DATE_LINE_RE.match(line)
+                and not _is_label(line)
+                and not re.match(r"^[\wåäöÅÄÖ ]{2,24}:\s", line)  # "Mottagare: Kommunstyrelsen"
+                and not re.match(r"^(förvaltningen|avdelningen|enheten|socialförvaltningen)\b", line, re.I)
+            ):
+                candidates.append(line)
+    if candidates:
+        typed = [c for c in candidates if TITLE_WORDS.search(c)]
+        return (typed or sorted(candidates, key=len, reverse=True))[0]
     return None
+
+
+TITLE_WORDS = re.compile(
+    r"^(rapport|konsekvensanalys|översyn|redovisning|överenskommelse|avsiktsförklaring|yttrande|vägledning|"
+    r"uppdrag|rutin|kartläggning|analys|utredning|skrivelse|promemoria|granskning|ett |en )",
+    re.IGNORECASE,
+)
+
+
+def _is_label(text: str) -> bool:
+    """Lines that say what kind of document it is, or carry a number, not its title."""
+    t = text.strip()
+    return bool(
+        NOT_TITLES.match(t)
+        or re.match(r"^(kommittédirektiv|regeringsbeslut|rapport|remissvar|yttrande|pressmeddelande|promemoria|skrivelse|protokoll)\b.{0,20}$", t, re.I)
+        or re.match(r"^(dnr|diarienummer|dir\.|vårt dnr|ert dnr)\b", t, re.I)
+    )
 
 
 def _is_issuer_line(text: str, issuer: str | None) -> bool:

@@ -4,6 +4,7 @@ text-layer pages applies (headings by size, footnotes at the bottom, headers).""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -52,7 +53,12 @@ def ocr_image_lines(image, dpi: int) -> list[Line]:
     """Tesseract's word boxes grouped into its own lines, in PDF points."""
     import pytesseract
 
-    data = pytesseract.image_to_data(image, lang=LANG, config="--psm 3", output_type=pytesseract.Output.DICT)
+    # Tesseract's OpenMP threads fight each other (and our other worker) on a small
+    # machine: one thread per process measured 7x faster here (2.7 s vs 18.9 s a page).
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    data = pytesseract.image_to_data(
+        image, lang=LANG, config=f"--psm 3 --dpi {dpi}", output_type=pytesseract.Output.DICT
+    )
     scale = 72 / dpi
     groups: dict[tuple, list[int]] = {}
     for i, word in enumerate(data["text"]):

@@ -188,12 +188,13 @@ def open_pdf(path: Path):
     try:
         pdf = pdfplumber.open(str(path))
         n = len(pdf.pages)
-    except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
-        raise ParseError("password-protected PDF: remove the password and ingest again") from exc
-    except PDFSyntaxError as exc:
-        raise ParseError(f"corrupt or truncated PDF ({exc})") from exc
-    except Exception as exc:  # pdfminer raises many kinds on broken files
-        msg = str(exc) or exc.__class__.__name__
+    except Exception as outer:  # pdfminer raises many kinds on broken files
+        exc = _root_cause(outer)
+        if isinstance(exc, (PDFPasswordIncorrect, PDFEncryptionError)):
+            raise ParseError("password-protected PDF: remove the password and ingest again") from outer
+        if isinstance(exc, PDFSyntaxError):
+            raise ParseError(f"corrupt or truncated PDF ({exc})") from outer
+        msg = " ".join(str(exc).split())[:160] or exc.__class__.__name__
         if "password" in msg.lower() or "encrypt" in msg.lower():
             raise ParseError("password-protected PDF: remove the password and ingest again") from exc
         raise ParseError(f"corrupt or truncated PDF ({exc.__class__.__name__}: {msg})") from exc
@@ -201,6 +202,20 @@ def open_pdf(path: Path):
         pdf.close()
         raise ParseError("the PDF has no pages")
     return pdf
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """pdfplumber wraps pdfminer's errors in PdfminerException(original)."""
+    seen = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        if exc.args and isinstance(exc.args[0], BaseException):
+            exc = exc.args[0]
+        elif exc.__cause__ is not None:
+            exc = exc.__cause__
+        else:
+            break
+    return exc
 
 
 def read_pdf(path: Path, *, ocr: str = "auto", page_numbers: list[int] | None = None) -> list[RawPage]:

@@ -59,7 +59,12 @@ def text_blocks(text: str) -> list[Block]:
                 blocks.append(Block("list_item", l[2:].strip() if l[:1] in BULLETS else l))
             continue
         m = HEADING_NUMBER_RE.match(joined)
-        if len(lines) == 1 and len(joined) < 100 and not joined.endswith((".", ",", ":", ";")):
+        letters = [c for c in joined if c.isalpha()]
+        letterhead = not blocks and letters and (
+            all(c.isupper() for c in letters) or re.search(r"\b(kommun|stad|län|regionen?)$", joined) and len(joined.split()) <= 4
+        )
+        dated = re.search(r"\b(19|20)\d{2}\b", joined) and len(joined) < 60 and not m
+        if len(lines) == 1 and len(joined) < 160 and not joined.endswith((".", ",", ":", ";")) and not letterhead and not dated:
             block = Block("heading", joined, level=1)
             if m:
                 block.number = m.group(1)
@@ -71,10 +76,4 @@ def text_blocks(text: str) -> list[Block]:
             blocks.append(Block("quote", joined.lstrip("> ")))
             continue
         blocks.append(Block("paragraph", joined))
-    # the very first short line of a text file is its title: level 1, others below it
-    headings = [b for b in blocks if b.kind == "heading"]
-    if headings and blocks[0] is headings[0]:
-        for b in headings[1:]:
-            if b.number is None:
-                b.level = 2
     return blocks
