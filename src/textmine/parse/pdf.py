@@ -155,6 +155,74 @@ except ImportError:  # pragma: no cover - pdfplumber is a hard dependency
 class _LeanAggregator(_Aggregator):
     render_char = _lean_render_char
 
+    def render_string_horizontal(self, seq, matrix, pos, font, fontsize, scaling, charspace, wordspace, rise, dxscale, ncs, graphicstate):
+        """pdfminer's loop over the glyphs of a text-showing operator, for the common
+        case of upright, unrotated text: glyph text and width are cached per font, and
+        positions are computed inline instead of through a matrix product per glyph.
+        Anything else (rotation, skew, vertical fonts) takes pdfminer's own path."""
+        a, b, c, d, e, f = matrix
+        if b or c or font.is_vertical():
+            return super().render_string_horizontal(
+                seq, matrix, pos, font, fontsize, scaling, charspace, wordspace, rise, dxscale, ncs, graphicstate
+            )
+        glyphs = self._glyph_cache(font)
+        x, y = pos
+        fontname = font.fontname
+        upright = a * d * scaling > 0
+        y_lo = font.get_descent() * fontsize + rise
+        y0 = d * y_lo + d * y + f
+        y1 = d * (y_lo + fontsize) + d * y + f
+        if y1 < y0:
+            y0, y1 = y1, y0
+        size = y1 - y0
+        scale = fontsize * scaling
+        objs = self.cur_item._objs
+        needcharspace = False
+        for obj in seq:
+            if isinstance(obj, (int, float)):
+                x -= obj * dxscale
+                needcharspace = True
+            elif isinstance(obj, bytes):
+                for cid in font.decode(obj):
+                    if needcharspace:
+                        x += charspace
+                    glyph = glyphs.get(cid)
+                    if glyph is None:
+                        try:
+                            text = font.to_unichr(cid)
+                        except Exception:
+                            text = f"(cid:{cid})"
+                        glyph = glyphs[cid] = (text, font.char_width(cid))
+                    adv = glyph[1] * scale
+                    ch = LeanChar.__new__(LeanChar)
+                    ch._text = glyph[0]
+                    ch.fontname = fontname
+                    ch.adv = adv
+                    ch.upright = upright
+                    ex = a * x + e
+                    x1 = a * adv + ex
+                    if x1 < ex:
+                        ch.x0, ch.x1 = x1, ex
+                    else:
+                        ch.x0, ch.x1 = ex, x1
+                    ch.y0 = y0
+                    ch.y1 = y1
+                    ch.size = size
+                    ch.matrix = (a, b, c, d, ex, d * y + f)
+                    objs.append(ch)
+                    x += adv
+                    if cid == 32 and wordspace:
+                        x += wordspace
+                    needcharspace = True
+        return (x, y)
+
+    def _glyph_cache(self, font) -> dict:
+        caches = self.__dict__.setdefault("_glyphs", {})
+        key = id(font)
+        if key not in caches:
+            caches[key] = ({}, font)  # keep the font alive so its id stays unique
+        return caches[key][0]
+
 
 def _noop(*args, **kwargs) -> None:
     return None
@@ -167,12 +235,22 @@ def _silence_pdfminer_debug() -> None:
         logging.getLogger(name).debug = _noop
 
 
-def _use_lean_device() -> None:
-    """pdfplumber builds its pdfminer device by module-level name; point it at ours.
-    Only the character path changes: paths, rects and images are untouched."""
-    import pdfplumber.page
+def lean_layout(page):
+    """What pdfplumber's `Page.layout` does, with our device: characters become
+    LeanChars; paths, rects and images are untouched. Set on this page only, so plain
+    pdfplumber use elsewhere in the process is not affected."""
+    if not hasattr(page, "_layout"):
+        from pdfminer.pdfinterp import PDFPageInterpreter
+        from pdfplumber.utils.exceptions import PdfminerException
 
-    pdfplumber.page.PDFPageAggregatorWithMarkedContent = _LeanAggregator
+        device = _LeanAggregator(page.pdf.rsrcmgr, pageno=page.page_number, laparams=page.pdf.laparams)
+        interpreter = PDFPageInterpreter(page.pdf.rsrcmgr, device)
+        try:
+            interpreter.process_page(page.page_obj)
+        except Exception as exc:
+            raise PdfminerException(exc)
+        page._layout = device.get_result()
+    return page._layout
 
 
 def open_pdf(path: Path):
@@ -183,7 +261,6 @@ def open_pdf(path: Path):
 
     check_pdf_file(path)
     logging.getLogger("pdfminer").setLevel(logging.ERROR)
-    _use_lean_device()
     _silence_pdfminer_debug()
     try:
         pdf = pdfplumber.open(str(path))
@@ -244,9 +321,8 @@ def read_page(path: Path, page, number: int, *, ocr: str = "auto") -> RawPage:
         return RawPage(number, width, height, [], error=f"page {number} is too large ({width:.0f} x {height:.0f} pt); skipped")
     page.process_object = types.MethodType(_lean_process_object, page)
     chars, graphics = page_chars_and_graphics(page)
-    letters = sum(1 for c in chars if c.text.isalpha())
     has_images = any(g["object_type"] == "image" for g in graphics)
-    needs_ocr = ocr == "always" or (ocr == "auto" and (letters < MIN_TEXT_CHARS and has_images or looks_garbled(chars)))
+    needs_ocr = ocr == "always" or (ocr == "auto" and (has_images and _few_letters(chars) or looks_garbled(chars)))
     if needs_ocr:
         from .ocr import ocr_pdf_page
 
@@ -264,7 +340,7 @@ def page_chars_and_graphics(page) -> tuple[list[LeanChar], list[dict]]:
     height = float(page.height)
     chars: list[LeanChar] = []
     graphics: list[dict] = []
-    stack = [iter(page.layout._objs)]
+    stack = [iter(lean_layout(page)._objs)]
     while stack:
         for obj in stack[-1]:
             if type(obj) is LeanChar:
@@ -286,10 +362,23 @@ def page_chars_and_graphics(page) -> tuple[list[LeanChar], list[dict]]:
     return chars, graphics
 
 
+def _few_letters(chars: list[LeanChar]) -> bool:
+    letters = 0
+    for c in chars:
+        if c.text.isalpha():
+            letters += 1
+            if letters >= MIN_TEXT_CHARS:
+                return False
+    return True
+
+
 def looks_garbled(chars: list[LeanChar]) -> bool:
-    """A text layer of unmapped glyphs (cid codes, private-use or control characters)."""
+    """A text layer of unmapped glyphs (cid codes, private-use or control characters),
+    judged on an even sample of the page's characters."""
     if len(chars) < 200:
         return False
+    step = max(1, len(chars) // 400)
+    chars = chars[::step]
     bad = 0
     for c in chars:
         t = c.text
