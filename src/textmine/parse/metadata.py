@@ -172,7 +172,7 @@ DATE_TEXT = r"(?:(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])|(?:[1-
 # "Publicerad 15 november 2022", "Stockholm den 15 mars 2022".
 DATE_LINE_RE = re.compile(r"^[\wåäöÅÄÖ .,:]{0,32}?" + DATE_TEXT + r"\.?$", re.IGNORECASE)
 DATE_LABELLED_RE = re.compile(
-    r"\b(datum|publicerad|publiceringsdatum|daterad|beslutsdatum|antagen|undertecknad|beslutad|fastställd)\b\W{0,3}(?:den )?(" + DATE_TEXT + ")",
+    r"\b(datum|publicerad|publiceringsdatum|daterad|beslutsdatum|avgörandedatum|antagen|undertecknad|beslutad|fastställd)\b\W{0,3}(?:den )?(" + DATE_TEXT + ")",
     re.IGNORECASE,
 )
 
@@ -268,14 +268,21 @@ def _is_issuer_line(text: str, issuer: str | None) -> bool:
     return bool(issuer) and (t == issuer.lower() or t.startswith(issuer.lower()) and len(t) < len(issuer) + 25)
 
 
+CASE_NUMBER_RE = re.compile(r"(?:\bmål\s*nr\.?|\bmålnummer|\bmålnr)\s*:?\s*([A-ZÖ]?\s?\d{1,6}-\d{2})\b", re.IGNORECASE)
+
+
 def ruling_title(doc: Document, blocks: list[Block]) -> str:
+    """'Kammarrätten i Stockholm, dom 2019-04-03, mål nr 8812-18'; published cases lead
+    with their reference ('HFD 2023 ref. 31, Högsta förvaltningsdomstolen, 2023-06-14, ...')."""
     text = "\n".join(b.text for b in blocks)
-    kind = "Beslut" if re.search(r"^beslut\b", text, re.M | re.I) and not re.search(r"^dom\b", text, re.M | re.I) else "Dom"
-    m = re.search(r"(RÅ|HFD|NJA|MIG|AD) ?(\d{2,4})(?: ref\.| not|:| s\.| nr) ?\d+", text)
-    case = re.search(r"[Mm]ål\s*nr\.?:?\s*([A-ZÖ]?\s?\d{1,6}-\d{2})", text)
-    parts = [doc.issuer or "Domstol", f"{kind.lower()} {doc.date}" if doc.date else kind.lower()]
+    head = text[:1500]
+    ref = re.search(r"\b(RÅ|HFD|NJA|MIG|AD) ?(\d{2,4})(?: ref\.| not\.?|:| s\.| nr) ?\d+", head)
+    case = CASE_NUMBER_RE.search(head) or CASE_NUMBER_RE.search(text)
+    if ref and ref.start() < 400:
+        parts = [ref.group(0), doc.issuer or "Domstol", doc.date or ""]
+    else:
+        kind = "beslut" if re.search(r"^beslut\b", head, re.M | re.I) and not re.search(r"^dom\b", head, re.M | re.I) else "dom"
+        parts = [doc.issuer or "Domstol", f"{kind} {doc.date}" if doc.date else kind]
     if case:
         parts.append(f"mål nr {case.group(1).replace(' ', '')}")
-    if m and m.group(0).startswith(("RÅ", "HFD", "NJA", "MIG", "AD")) and m.start() < 800:
-        parts.insert(0, m.group(0))
-    return ", ".join(parts)
+    return ", ".join(p for p in parts if p)

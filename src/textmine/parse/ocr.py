@@ -49,6 +49,14 @@ def ocr_pdf_page(path: Path, number: int, width: float, height: float) -> RawPag
     return RawPage(number, width, height, lines, ocr=True)
 
 
+def fix_ocr_word(word: str) -> str:
+    """Known Tesseract slips on Swedish official text: § read as $, table and box
+    borders read as |."""
+    if word in ("|", "||", "¦"):
+        return ""
+    return word.replace("$", "§")
+
+
 def ocr_image_lines(image, dpi: int) -> list[Line]:
     """Tesseract's word boxes grouped into its own lines, in PDF points."""
     import pytesseract
@@ -73,7 +81,10 @@ def ocr_image_lines(image, dpi: int) -> list[Line]:
         groups.setdefault(key, []).append(i)
     lines = []
     for key, idx in groups.items():
-        words = [("".join(clean_char(ch) for ch in data["text"][i])) for i in idx]
+        words = [fix_ocr_word("".join(clean_char(ch) for ch in data["text"][i])) for i in idx]
+        words = [w for w in words if w]
+        if not words:
+            continue
         x0 = min(data["left"][i] for i in idx) * scale
         x1 = max(data["left"][i] + data["width"][i] for i in idx) * scale
         top = min(data["top"][i] for i in idx) * scale
