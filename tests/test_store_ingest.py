@@ -80,7 +80,7 @@ def test_a_failing_write_leaves_no_half_document(tmp_path, monkeypatch):
     with pytest.raises(sqlite3.OperationalError):
         store.add_document(doc)
     store.db = real_db
-    assert store.stats() == {"documents": 0, "pages": 0, "ocr_pages": 0, "blocks": 0, "failures": 0}
+    assert store.stats() == {"documents": 0, "pages": 0, "ocr_pages": 0, "blocks": 0, "entities": 0, "failures": 0}
     store.add_document(doc)
     assert store.stats()["documents"] == 1
 

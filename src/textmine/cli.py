@@ -111,12 +111,17 @@ def parse(
     file: Path = typer.Argument(..., help="A .pdf, .docx or .txt file."),
     ocr: OcrMode = typer.Option(OcrMode.auto, "--ocr", help="OCR scanned pages: auto, never or always."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Processes for long PDFs (0 = one per core)."),
+    entities: bool = typer.Option(True, "--entities/--no-entities", help="Tag entities (default) or skip tagging."),
     as_json: bool = JsonOpt,
 ):
-    """Parse one file without storing it and print the document."""
+    """Parse one file without storing it and print the document (with its entities)."""
     from .parse import parse_file
 
     doc = parse_file(file, ocr=ocr.value, jobs=jobs or min(os.cpu_count() or 1, 4))
+    if entities:
+        from .nlp import tag_document
+
+        tag_document(doc)
     if as_json:
         print_json(doc.to_json())
     else:
@@ -168,6 +173,75 @@ def show(
         print_document(document)
 
 
+LABELS = ("KOMMUN", "LAN", "COURT", "AGENCY", "LAW", "PROVISION", "CASE_REF", "TARGET_GROUP", "DATE",
+          "MONEY", "PERCENT", "DNR", "PERSONNUMMER", "ORG")
+
+
+@app.command("entities")
+@friendly_errors
+def entities_cmd(
+    home: Optional[Path] = HomeOpt,
+    label: Optional[str] = typer.Option(None, "--label", "-l", help=f"Only this label: {', '.join(LABELS)}."),
+    limit: int = typer.Option(0, "--limit", "-n", help="At most this many rows (0 = all)."),
+    as_json: bool = JsonOpt,
+):
+    """List canonical entities in the store with their counts (mentions, documents)."""
+    from .errors import TextmineError as _E
+    from .nlp.gazetteer import load_gazetteer
+
+    if label and label.upper() not in LABELS:
+        raise _E(f"unknown label '{label}': use one of {', '.join(LABELS)}")
+    with open_store(home) as store:
+        rows = store.entity_counts(label.upper() if label else None)
+    gaz = load_gazetteer()
+    for r in rows:
+        if r["label"] == "KOMMUN":
+            r["name"] = gaz.municipality_name(r["norm"])
+        elif r["label"] == "LAN":
+            r["name"] = gaz.counties[r["norm"]].name if r["norm"] in gaz.counties else None
+        elif r["label"] == "LAW":
+            r["name"] = gaz.laws[r["norm"]].name if r["norm"] in gaz.laws else None
+    if limit:
+        rows = rows[:limit]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo("no entities (ingest documents, or run `textmine retag`)")
+    for r in rows:
+        name = f"  ({r['name']})" if r.get("name") else ""
+        typer.echo(f"{r['label']:<13} {r['norm']:<45} {r['mentions']:>5} mentions in {r['documents']:>3} docs{name}")
+
+
+@app.command()
+@friendly_errors
+def retag(
+    home: Optional[Path] = HomeOpt,
+    doc: Optional[str] = typer.Argument(None, help="Only this document (id, sha256 prefix, path or file name)."),
+    as_json: bool = JsonOpt,
+):
+    """Re-run entity tagging on the stored blocks, without re-parsing the files."""
+    import time
+
+    from .nlp import tag_document
+
+    started = time.monotonic()
+    total = 0
+    with open_store(home) as store:
+        ids = [store.resolve_doc(doc)] if doc else [r["id"] for r in store.list_documents()]
+        for n, doc_id in enumerate(ids, 1):
+            document = store.get_document(doc_id)
+            ents = tag_document(document)
+            store.set_entities(doc_id, ents, document.facts)
+            total += len(ents)
+            typer.echo(f"[{n}/{len(ids)}] {Path(document.path).name}: {len(ents)} entities", err=True)
+    summary = {"documents": len(ids), "entities": total, "seconds": round(time.monotonic() - started, 2)}
+    if as_json:
+        print_json(summary)
+    else:
+        typer.echo(f"retagged {summary['documents']} documents: {summary['entities']} entities in {summary['seconds']} s")
+
+
 @app.command()
 @friendly_errors
 def failures(home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt):
@@ -205,6 +279,15 @@ def print_document(doc) -> None:
     typer.echo(f"{doc.title or '(no title)'}")
     typer.echo(f"type: {doc.doc_type} | date: {doc.date or '?'} | issuer: {doc.issuer or '?'} | pages: {doc.n_pages}")
     typer.echo(f"path: {doc.path}\nsha256: {doc.sha256}")
+    if doc.facts:
+        f = doc.facts
+        if f.get("county"):
+            typer.echo(f"county: {f['county']['name']}")
+        for key, field, title in (("municipalities", "name", "municipalities"), ("courts", "name", "courts"),
+                                  ("laws", "name", "laws"), ("case_refs", "norm", "case refs")):
+            items = [str(x.get(field) or x.get("sfs") or x.get("code")) for x in f.get(key, [])[:8]]
+            if items:
+                typer.echo(f"{title}: {', '.join(items)}")
     for page in doc.pages:
         typer.echo(f"\n--- page {page.number}{' (OCR)' if page.ocr else ''} ---")
         for b in page.blocks:

@@ -84,9 +84,15 @@ def collect_files(paths: list[str | Path]) -> tuple[list[Path], list[FileOutcome
     return files, problems
 
 
-def _parse_worker(path: str, ocr: str):
+def _parse_worker(path: str, ocr: str, tag: bool = True):
+    """Parse and tag one file (runs in a worker process)."""
     try:
-        return parse_file(path, ocr=ocr)
+        doc = parse_file(path, ocr=ocr)
+        if tag:
+            from .nlp import tag_document
+
+            tag_document(doc)
+        return doc
     except TextmineError:
         raise
     except MemoryError:

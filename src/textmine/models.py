@@ -84,6 +84,28 @@ class Block:
 
 
 @dataclass
+class Entity:
+    """A mention of a domain entity in a block: label, the text as written, its canonical
+    id (norm), and where: page, block index on the page, character offsets in the block."""
+
+    label: str
+    text: str
+    norm: str
+    page: int
+    block: int
+    start: int
+    end: int
+    data: dict | None = None  # PROVISION: {sfs, chapter, sections, stycke}
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"label": self.label, "text": self.text, "norm": self.norm, "page": self.page,
+               "block": self.block, "start": self.start, "end": self.end}
+        if self.data:
+            out["parts"] = {k: v for k, v in self.data.items() if k in ("sfs", "chapter", "sections", "stycke") and v}
+        return out
+
+
+@dataclass
 class Page:
     number: int  # 1-based, as printed by PDF viewers (not the printed page label)
     blocks: list[Block] = field(default_factory=list)
@@ -113,6 +135,8 @@ class Document:
     date: str | None = None  # ISO yyyy-mm-dd
     issuer: str | None = None
     id: int | None = None  # set by the store
+    entities: list[Entity] | None = None  # set by nlp.tag_document
+    facts: dict | None = None  # derived from entities: municipalities, county, courts, laws, case refs
 
     @property
     def n_pages(self) -> int:
@@ -139,7 +163,11 @@ class Document:
                 "date": self.date,
                 "issuer": self.issuer,
                 "n_pages": self.n_pages,
-                "pages": [p.to_json() for p in self.pages],
             }
         )
+        if self.facts is not None:
+            out["facts"] = self.facts
+        out["pages"] = [p.to_json() for p in self.pages]
+        if self.entities is not None:
+            out["entities"] = [e.to_json() for e in self.entities]
         return out

@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import NotFound, StoreError
 from .models import Block, Document, Page
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "textmine.sqlite"
 
 SCHEMA = """
@@ -58,6 +58,20 @@ CREATE TABLE IF NOT EXISTS blocks (
     rows TEXT
 );
 CREATE INDEX IF NOT EXISTS blocks_doc ON blocks(doc_id, page, seq);
+CREATE TABLE IF NOT EXISTS entities (
+    id INTEGER PRIMARY KEY,
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    page INTEGER NOT NULL,
+    block INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    text TEXT NOT NULL,
+    norm TEXT NOT NULL,
+    data TEXT
+);
+CREATE INDEX IF NOT EXISTS entities_doc ON entities(doc_id, page, block);
+CREATE INDEX IF NOT EXISTS entities_norm ON entities(label, norm);
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY,
     sha256 TEXT,
@@ -91,10 +105,15 @@ class Store:
 
     def _check_version(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        cols = {r["name"] for r in self.db.execute("PRAGMA table_info(documents)")}
+        if "facts" not in cols:  # schema 1 -> 2: entities (table created above) and facts
+            self.db.execute("ALTER TABLE documents ADD COLUMN facts TEXT")
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(row["value"]) > SCHEMA_VERSION:
             raise StoreError(f"the store {self.path} was written by a newer textmine (schema {row['value']})")
+        elif int(row["value"]) < SCHEMA_VERSION:
+            self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         self.db.close()
@@ -158,9 +177,48 @@ class Store:
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
+            if doc.entities is not None:
+                self._write_entities(db, doc_id, doc.entities, doc.facts)
             db.execute("DELETE FROM failures WHERE path=?", (doc.path,))
         doc.id = doc_id
         return doc_id
+
+    def _write_entities(self, db, doc_id: int, entities, facts) -> None:
+        db.execute("DELETE FROM entities WHERE doc_id=?", (doc_id,))
+        db.executemany(
+            "INSERT INTO entities (doc_id, page, block, start, end, label, text, norm, data) VALUES (?,?,?,?,?,?,?,?,?)",
+            [
+                (doc_id, e.page, e.block, e.start, e.end, e.label, e.text, e.norm,
+                 json.dumps(e.data, ensure_ascii=False) if e.data else None)
+                for e in entities
+            ],
+        )
+        db.execute("UPDATE documents SET facts=? WHERE id=?", (json.dumps(facts, ensure_ascii=False) if facts is not None else None, doc_id))
+
+    def set_entities(self, doc_id: int, entities, facts) -> None:
+        """Replace a document's entities (retag) in one transaction."""
+        with self.transaction() as db:
+            self._write_entities(db, doc_id, entities, facts)
+
+    def entity_counts(self, label: str | None = None, norm: str | None = None) -> list[dict]:
+        """Canonical entities with their number of mentions and documents, most first."""
+        sql = (
+            "SELECT label, norm, COUNT(*) AS mentions, COUNT(DISTINCT doc_id) AS documents,"
+            " (SELECT text FROM entities e2 WHERE e2.label=e.label AND e2.norm=e.norm"
+            "  GROUP BY text ORDER BY COUNT(*) DESC LIMIT 1) AS text"
+            " FROM entities e"
+        )
+        where, args = [], []
+        if label:
+            where.append("label=?")
+            args.append(label)
+        if norm:
+            where.append("norm=?")
+            args.append(norm)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " GROUP BY label, norm ORDER BY mentions DESC, label, norm"
+        return [dict(r) for r in self.db.execute(sql, args)]
 
     def remove_document(self, doc_id: int) -> None:
         with self.transaction() as db:
@@ -202,6 +260,7 @@ class Store:
         doc = Document(
             path=row["path"], sha256=row["sha256"], format=row["format"], doc_type=row["doc_type"],
             title=row["title"], date=row["date"], issuer=row["issuer"], id=row["id"],
+            facts=json.loads(row["facts"]) if row["facts"] else None,
         )
         pages = {
             r["number"]: Page(number=r["number"], ocr=bool(r["ocr"]), width=r["width"], height=r["height"])
@@ -210,6 +269,8 @@ class Store:
         for r in self.db.execute("SELECT * FROM blocks WHERE doc_id=? ORDER BY page, seq", (doc_id,)):
             pages[r["page"]].blocks.append(block_from_row(r))
         doc.pages = list(pages.values())
+        doc.entities = [entity_from_row(r) for r in self.db.execute(
+            "SELECT * FROM entities WHERE doc_id=? ORDER BY page, block, start", (doc_id,))]
         return doc
 
     def stats(self) -> dict:
@@ -219,6 +280,7 @@ class Store:
             "pages": q("SELECT COUNT(*) FROM pages"),
             "ocr_pages": q("SELECT COUNT(*) FROM pages WHERE ocr=1"),
             "blocks": q("SELECT COUNT(*) FROM blocks"),
+            "entities": q("SELECT COUNT(*) FROM entities"),
             "failures": q("SELECT COUNT(*) FROM failures"),
         }
 
@@ -252,6 +314,15 @@ def block_from_row(r) -> Block:
         refs=[FootnoteRef(n, o) for n, o in json.loads(r["refs"])] if r["refs"] else [],
         bbox=tuple(json.loads(r["bbox"])) if r["bbox"] else None,
         rows=json.loads(r["rows"]) if r["rows"] else None,
+    )
+
+
+def entity_from_row(r):
+    from .models import Entity
+
+    return Entity(
+        label=r["label"], text=r["text"], norm=r["norm"], page=r["page"], block=r["block"],
+        start=r["start"], end=r["end"], data=json.loads(r["data"]) if r["data"] else None,
     )
 
 

@@ -1,0 +1,118 @@
+"""The gazetteers (municipalities, counties, courts, agencies, laws) read from the TSV
+files in nlp/data/. Public facts; see data/README.md for where they were checked."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+
+
+@dataclass(frozen=True)
+class Municipality:
+    code: str
+    name: str
+    genitive: str
+    county_code: str
+    official: str
+    ambiguous: bool
+
+
+@dataclass(frozen=True)
+class County:
+    code: str
+    name: str  # "Östergötlands län"
+    short: str  # "Östergötland"
+    board_names: tuple[str, ...]
+    region_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Court:
+    name: str
+    level: str
+    kind: str
+    aliases: tuple[str, ...]
+    active: str
+
+
+@dataclass(frozen=True)
+class Agency:
+    name: str
+    aliases: tuple[str, ...]
+    kind: str
+
+
+@dataclass(frozen=True)
+class Law:
+    sfs: str
+    name: str
+    aliases: tuple[str, ...]
+    kind: str
+
+
+def _rows(name: str) -> list[dict]:
+    with open(DATA / name, encoding="utf-8", newline="") as fh:
+        return [
+            {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            for row in csv.DictReader(fh, delimiter="\t")
+            if any((v or "").strip() for v in row.values())
+        ]
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split("|") if v.strip())
+
+
+@dataclass
+class Gazetteer:
+    municipalities: dict[str, Municipality] = field(default_factory=dict)  # by code
+    counties: dict[str, County] = field(default_factory=dict)  # by code
+    courts: dict[str, Court] = field(default_factory=dict)  # by canonical name
+    agencies: dict[str, Agency] = field(default_factory=dict)
+    laws: dict[str, Law] = field(default_factory=dict)  # by SFS number
+
+    def municipality_name(self, code: str) -> str | None:
+        m = self.municipalities.get(code)
+        return m.name if m else None
+
+    def county_of(self, municipality_code: str) -> str | None:
+        m = self.municipalities.get(municipality_code)
+        return m.county_code if m else None
+
+    def law_names(self) -> dict[str, str]:
+        """Every way a law is written (name, abbreviation, aliases) -> SFS number."""
+        out = {}
+        for law in self.laws.values():
+            for n in (law.name, *law.aliases):
+                if n and not n.startswith("("):
+                    out[n] = law.sfs
+                    # the genitive of a name ("socialtjänstlagens", "regeringsformens")
+                    if not n.isupper() and not n.endswith(("s", "x", ")")) and " " not in n:
+                        out[n + "s"] = law.sfs
+        return out
+
+
+@lru_cache(maxsize=1)
+def load_gazetteer() -> Gazetteer:
+    g = Gazetteer()
+    for r in _rows("municipalities.tsv"):
+        code = r["code"].zfill(4)
+        g.municipalities[code] = Municipality(
+            code=code, name=r["name"], genitive=r.get("genitive") or r["name"],
+            county_code=r["county_code"].zfill(2), official=r.get("official") or f"{r['name']} kommun",
+            ambiguous=r.get("ambiguous", "0") in ("1", "true", "yes"),
+        )
+    for r in _rows("counties.tsv"):
+        code = r["code"].zfill(2)
+        g.counties[code] = County(code, r["name"], r["short"], _split(r.get("board_names", "")), _split(r.get("region_names", "")))
+    for r in _rows("courts.tsv"):
+        g.courts[r["name"]] = Court(r["name"], r.get("level", ""), r.get("kind", ""), _split(r.get("aliases", "")), r.get("active", ""))
+    for r in _rows("agencies.tsv"):
+        g.agencies[r["name"]] = Agency(r["name"], _split(r.get("aliases", "")), r.get("kind", ""))
+    for r in _rows("laws.tsv"):
+        g.laws[r["sfs"]] = Law(r["sfs"], r["name"], _split(r.get("aliases", "")), r.get("kind", ""))
+    return g
