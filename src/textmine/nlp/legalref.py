@@ -33,6 +33,8 @@ def find_candidates(text: str, law_names: dict[str, str], provision_re: re.Patte
     out += find_percent(text)
     out += find_dnr(text)
     out += find_personnummer(text)
+    out = merge_genitive_law(text, out)
+    _share_law_forward(text, sorted((c for c in out if c.label == "PROVISION"), key=lambda c: c.start))
     return out
 
 
@@ -47,6 +49,8 @@ def law_sfs(law_text: str | None, law_names: dict[str, str]) -> str | None:
     if m:
         return m.group(1)
     key = law_text.strip()
+    if key.endswith(":s"):  # "SoL:s"
+        key = key[:-2]
     if key in law_names:
         return law_names[key]
     low = key.lower()
@@ -92,8 +96,9 @@ def find_provisions(text: str, law_names: dict[str, str], provision_re: re.Patte
             sections, sign = g.get("sections"), g.get("sign")
             stycke = rx.ORDINALS.get((g.get("stycke_word") or "").lower()) or (int(g["stycke_num"]) if g.get("stycke_num") else None)
         start, end = m.start(), m.end()
-        sfs = law_sfs(law, law_names)
-        if law and sfs is None:  # a law we do not know: keep the provision, drop the law part
+        same_law = bool(law) and re.match(r"^(samma|den)\s", law) is not None  # "samma lag": the law before
+        sfs = None if same_law else law_sfs(law, law_names)
+        if law and sfs is None and not same_law:  # a law we do not know: keep the provision, drop the law part
             group = "law" if g.get("law") else "law_after_chapter"
             head = text[start:m.start(group)].rstrip()
             if head.endswith(" i"):
@@ -101,6 +106,42 @@ def find_provisions(text: str, law_names: dict[str, str], provision_re: re.Patte
             end = start + len(head)
         data = {"sfs": sfs, "chapter": chapter, "sections": sections, "sign": sign, "stycke": stycke, "law_named": bool(sfs)}
         out.append(Candidate(start, end, "PROVISION", provision_norm(sfs, chapter, sections, sign, stycke), data))
+    return out
+
+
+def _share_law_forward(text: str, provisions: list[Candidate]) -> None:
+    """'4 kap. 1 § och 3 kap. 5 § socialtjänstlagen': the law named after the last of
+    several coordinated provisions applies to all of them."""
+    for i in range(len(provisions) - 2, -1, -1):
+        a, b = provisions[i], provisions[i + 1]
+        if a.data.get("law_named") or not b.data.get("law_named"):
+            continue
+        if re.fullmatch(r"\s*(?:,|och|samt|respektive|eller)\s*", text[a.end:b.start]):
+            d = a.data
+            d["sfs"] = b.data["sfs"]
+            d["law_named"] = True
+            a.norm = provision_norm(d["sfs"], d["chapter"], d["sections"], d["sign"], d["stycke"])
+
+
+def merge_genitive_law(text: str, cands: list[Candidate]) -> list[Candidate]:
+    """'regeringsformens 1 kap. 2 §', 'socialtjänstlagens 4 kap. 1 §': a law in the
+    genitive right before a provision without a law is part of that provision."""
+    laws = {c.end: c for c in cands if c.label == "LAW" and c.start < c.end and text[c.end - 1] == "s"}
+    out = list(cands)
+    for p in cands:
+        if p.label != "PROVISION" or p.data.get("law_named"):
+            continue
+        law = laws.get(p.start - 1)
+        if law is None or text[p.start - 1] != " ":
+            continue
+        d = p.data
+        d["sfs"] = law.norm
+        d["law_named"] = True
+        merged = Candidate(law.start, p.end, "PROVISION", provision_norm(law.norm, d["chapter"], d["sections"], d["sign"], d["stycke"]), d)
+        out.remove(p)
+        if law in out:
+            out.remove(law)
+        out.append(merged)
     return out
 
 
@@ -142,7 +183,11 @@ def find_case_refs(text: str) -> list[Candidate]:
         prefix = next((g for g in (groups[0], groups[2], groups[4]) if g), None)
         number = next(g for g in (groups[1], groups[3], groups[5]) if g)
         norm_number = f"{prefix.strip()} {number}" if prefix else number
-        out.append(Candidate(m.start(), m.end(), "CASE_REF", f"mål {norm_number}", {"case_number": norm_number}))
+        # "Målnummer: 3310-22" is a label and a number: the mention is the number
+        start = m.start()
+        if re.match(r"(?i)mål(?:nummer|nr)", m.group(0)):
+            start = m.start(next(i for i in (2, 4, 6) if m.group(i))) - (len(prefix) if prefix else 0)
+        out.append(Candidate(start, m.end(), "CASE_REF", f"mål {norm_number}", {"case_number": norm_number}))
         # "mål nr 4155-18 och 4156-18": the following numbers are case numbers too
         pos = m.end()
         while True:

@@ -44,6 +44,10 @@ NOT_MUNICIPALITY_NEXT = {
 def load() -> Language:
     """The textmine pipeline (cached per process)."""
     nlp = spacy.blank("sv")
+    # "2018–30 juni 2020", "2–5 §§": an en or em dash between digits separates tokens, so
+    # that a date or a range can start right after it.
+    infixes = list(nlp.Defaults.infixes) + [r"(?<=[0-9])[–—](?=[0-9])"]
+    nlp.tokenizer.infix_finditer = spacy.util.compile_infix_regex(infixes).finditer
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("textmine_lemmatizer")
     nlp.add_pipe("textmine_legal_refs")
@@ -99,7 +103,7 @@ class LegalRefs:
         names = [n for n in self.law_names if len(n) >= 2]
         alternation = rx.law_alternation(names)
         self.provision_re = rx.provision_regex(alternation)
-        self.law_re = re.compile(r"(?:" + alternation + r")(?:\s\(\d{4}:\d{1,4}\))?")
+        self.law_re = re.compile(r"(?:" + alternation + r")(?:\s" + rx.SFS_PARENS + r")?")
 
     def __call__(self, doc: Doc) -> Doc:
         cands = find_candidates(doc.text, self.law_names, self.provision_re, self.law_re)
@@ -113,6 +117,29 @@ class LegalRefs:
             spans.append(span)
         doc.ents = _keep_longest(spans)
         return doc
+
+
+class _CommonWords:
+    """Membership in the lookup table without copying its 660k keys."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.table
+
+
+def _inside(ents, i: int) -> bool:
+    return any(e.start <= i < e.end for e in ents)
+
+
+def _in_table_cell(text: str, ent: Span) -> bool:
+    """Table blocks are text rows with cells separated by ' | ' (see parse/layout.py)."""
+    before = text[max(0, ent.start_char - 20):ent.start_char].rstrip(" ")
+    after = text[ent.end_char:ent.end_char + 20].lstrip(" ")
+    if ent.start_char <= 20 and not before:
+        before = ""
+    return (before == "" or before.endswith(("|", "\n"))) and (after == "" or after.startswith(("|", "\n")))
 
 
 def _keep_longest(spans: list[Span]) -> list[Span]:
@@ -153,10 +180,12 @@ def gazetteer_patterns(g: Gazetteer) -> list[dict]:
             add("KOMMUN", form, m.code)
         for suffix in ("kommun", "kommuns", "stad", "stads"):
             add("KOMMUN", f"{gen} {suffix}", m.code)
+            add("KOMMUN", f"{m.name} {suffix}", m.code)  # "Mark kommun", "Orust kommun" occur too
         add("KOMMUN", m.official, m.code)
         add("KOMMUN", _genitive(m.official), m.code)
     for c in g.counties.values():
-        forms = {c.name, c.name + "s", *c.board_names, *(_genitive_first(b) for b in c.board_names), *c.region_names}
+        forms = {c.name, c.name + "s", *c.board_names, *c.region_names}
+        forms |= {_genitive_first(b) for b in c.board_names} | {_genitive(b) for b in c.board_names}
         forms |= {_genitive(r) for r in c.region_names}
         # a bare county name ("Dalarna", "Skåne") unless it is also a municipality
         if c.short.lower() not in municipality_names:
@@ -165,20 +194,43 @@ def gazetteer_patterns(g: Gazetteer) -> list[dict]:
             if form.lower() in ("region gotland",):  # the municipality Gotland is a region itself
                 continue
             add("LAN", form, c.code)
+    # Abbreviations (HFD, AD, SKR, IVO) must match in capitals, so they are token
+    # patterns; one pattern per label with all of them (the Matcher's cost grows with the
+    # number of patterns), the canonical name is looked up in `abbreviations()`.
+    abbrev = abbreviations(g)
     for court in g.courts.values():
-        for form in {court.name, _genitive_first(court.name), *court.aliases}:
-            if form.isupper() and len(form) <= 5:
-                # abbreviations (HFD, AD, HD) must match in capitals: token pattern
-                pats.append({"label": "COURT", "pattern": [{"TEXT": form}], "id": f"COURT|{court.name}"})
-            else:
+        # both Swedish genitives: "Kammarrättens i Stockholm" and "Kammarrätten i Stockholms"
+        for form in {court.name, _genitive_first(court.name), _genitive(court.name), *court.aliases}:
+            if form not in abbrev:
                 add("COURT", form, court.name)
     for a in g.agencies.values():
         for form in {a.name, _genitive(a.name), *a.aliases}:
-            if form.isupper() and len(form) <= 5:
-                pats.append({"label": "AGENCY", "pattern": [{"TEXT": form}], "id": f"AGENCY|{a.name}"})
-            else:
+            if form not in abbrev:
                 add("AGENCY", form, a.name)
+    for label in ("COURT", "AGENCY"):
+        forms = sorted(f for f, (lab, _) in abbrev.items() if lab == label)
+        if forms:
+            pats.append({"label": label, "pattern": [{"TEXT": {"IN": forms}}], "id": f"{label}|@abbrev"})
     return pats
+
+
+_ABBREVIATIONS: dict[int, dict] = {}
+
+
+def abbreviations(g: Gazetteer) -> dict[str, tuple[str, str]]:
+    """'HFD' and 'HFD:s' -> ('COURT', 'Högsta förvaltningsdomstolen')."""
+    if id(g) in _ABBREVIATIONS:
+        return _ABBREVIATIONS[id(g)]
+    out = _ABBREVIATIONS[id(g)] = {}
+    for court in g.courts.values():
+        for form in (court.name, *court.aliases):
+            if form.isupper() and len(form) <= 5:
+                out[form] = out[form + ":s"] = ("COURT", court.name)
+    for a in g.agencies.values():
+        for form in (a.name, *a.aliases):
+            if form.isupper() and len(form) <= 5:
+                out[form] = out[form + ":s"] = ("AGENCY", a.name)
+    return out
 
 
 def _genitive_first(name: str) -> str:
@@ -214,23 +266,42 @@ def make_resolve(nlp: Language, name: str):
 class Resolve:
     def __init__(self, gaz: Gazetteer):
         self.gaz = gaz
+        from spacy.lookups import load_lookups
+
+        # common Swedish words (keys of the lemma table) that a proper name does not start with
+        table = load_lookups("sv", ["lemma_lookup"]).get_table("lemma_lookup")
+        self.common_words = _CommonWords(table)
         self.municipalities_by_lower = {}
         for m in gaz.municipalities.values():
             self.municipalities_by_lower.setdefault(m.name.lower(), m)
         self.committee_re = re.compile(
-            r"\b((?:[A-ZÅÄÖ][a-zåäö]+-\s och\s)?(?:[Ss]ocialnämnden|[Ss]ocialnämndens|[A-ZÅÄÖ][a-zåäö]+(?:-|\s)och\s[a-zåäö]*nämnden|"
-            r"[A-ZÅÄÖ][a-zåäö]+nämnden|[A-ZÅÄÖ][a-zåäö]+nämndens|[Kk]ommunstyrelsen|[Ss]ocialförvaltningen))\s+i\s+",
+            r"\b((?:[A-ZÅÄÖ][a-zåäö]+-?\s(?:och|&)\s)?(?:[Ss]ocialnämnden|[Ss]ocialnämndens|[a-zåäö]*nämnden|[a-zåäö]*nämndens|"
+            r"[A-ZÅÄÖ][a-zåäö]+nämnden|[A-ZÅÄÖ][a-zåäö]+nämndens|[Kk]ommunstyrelsen|[Kk]ommunstyrelsens|[Ss]ocialförvaltningen))\s+i\s+",
         )
 
     def __call__(self, doc: Doc) -> Doc:
+        # Doc.text and Token.is_sent_start rebuild from all tokens on every call: read once
+        self.text = doc.text
+        self.sent_starts = set(int(i) for i in (doc.to_array("SENT_START") == 1).nonzero()[0])
+        self.ent_tokens = set()
+        for e in doc.ents:
+            self.ent_tokens.update(range(e.start, e.end))
         ents = []
         for ent in doc.ents:
             if ent._.norm is None and ent.ent_id_:
-                ent._.norm = ent.ent_id_.split("|", 1)[1] or " ".join(ent.text.split())
+                norm = ent.ent_id_.split("|", 1)[1]
+                if norm == "@abbrev":
+                    norm = abbreviations(self.gaz).get(ent.text, (None, ent.text))[1]
+                ent._.norm = norm or " ".join(ent.text.split())
             if ent.label_ == "KOMMUN" and not self._accept_municipality(doc, ent):
                 continue
+            if ent.label_ == "ORG":
+                ent = self._trim_org(doc, ent)
+                if ent is None:
+                    continue
             ents.append(ent)
         ents = self._social_committees(doc, ents)
+        ents = self._coordinated_counties(doc, ents)
         self._court_before_case_number(doc, ents)
         doc.ents = ents
         return doc
@@ -238,7 +309,7 @@ class Resolve:
     def _accept_municipality(self, doc: Doc, ent: Span) -> bool:
         text = ent.text
         m = self.gaz.municipalities.get(ent._.norm)
-        with_suffix = len(ent) > 1 and ent[-1].lower_ in ("kommun", "kommuns", "stad", "stads") or ent.text.lower().startswith("region ")
+        with_suffix = len(ent) > 1 and ent[-1].lower_ in ("kommun", "kommuns", "stad", "stads") or text.lower().startswith("region ")
         if with_suffix:
             return True
         # bare name: must be written as a name
@@ -248,20 +319,51 @@ class Resolve:
         nxt = doc[ent.end] if ent.end < len(doc) else None
         if nxt is not None and nxt.lower_ in NOT_MUNICIPALITY_NEXT:
             return False
-        sentence_start = prev is None or prev.is_sent_start is None and prev.is_punct or ent[0].is_sent_start or prev.text in ("•", "-", "–", "|", "(")
-        # "Anna Lund", "Per Mora": a capitalised word before it that is not a sentence start
-        if prev is not None and prev.text[:1].isupper() and not prev.is_sent_start and prev.lower_ not in PREPOSITIONS and not text.isupper():
-            prev_is_place = any(e.start <= prev.i < e.end for e in doc.ents if e.label_ in ("KOMMUN", "LAN"))
-            if not prev_is_place:
-                return False
-        # "Stockholm Stad..." handled by patterns; other capitalised followers make a longer name
-        if nxt is not None and nxt.text[:1].isupper() and not nxt.is_sent_start and nxt.lower_ not in PREPOSITIONS and not text.isupper():
-            if not any(e.start <= nxt.i < e.end for e in doc.ents):
-                return False
-        if m is not None and m.ambiguous:
-            # common words and first names count only after a preposition of place
-            return prev is not None and prev.lower_ in {"i", "från", "till", "mellan", "inom", "kommunen"} and not sentence_start
+        caps = text.isupper()
+        in_cell = _in_table_cell(self.text, ent)
+        # "Anna Lund", "Nora Svensson": a capitalised neighbour that is not a place or a
+        # sentence start makes the name part of a personal or longer proper name
+        if prev is not None and not caps and not in_cell and prev.text[:1].isupper() and prev.i not in self.sent_starts \
+                and prev.lower_ not in PREPOSITIONS and prev.i not in self.ent_tokens:
+            return False
+        if nxt is not None and not caps and not in_cell and nxt.text[:1].isupper() and nxt.i not in self.sent_starts \
+                and nxt.lower_ not in PREPOSITIONS and nxt.i not in self.ent_tokens:
+            return False
+        if m is not None and m.ambiguous and not in_cell:
+            # "Vara", "Mark", "Mora": at a sentence start they are just words
+            sentence_start = ent.start in self.sent_starts or prev is None or prev.is_punct and prev.text not in (",",)
+            return not sentence_start
         return True
+
+    def _coordinated_counties(self, doc: Doc, ents: list[Span]) -> list[Span]:
+        """'Stockholms och Skåne län': the first genitive is a county too."""
+        out = list(ents)
+        for i, ent in enumerate(ents[:-1]):
+            nxt = ents[i + 1]
+            if ent.label_ != "KOMMUN" or nxt.label_ != "LAN" or not ent.text.endswith("s"):
+                continue
+            if not nxt.text.lower().endswith(("län", "läns")):
+                continue
+            if not re.fullmatch(r"\s*(?:och|,|samt|eller)\s*", self.text[ent.end_char:nxt.start_char]):
+                continue
+            stem = ent.text[:-1].lower()
+            county = next((c for c in self.gaz.counties.values() if c.short.lower() == stem or c.name.lower().startswith(ent.text.lower() + " ")), None)
+            if county is None:
+                continue
+            span = Span(doc, ent.start, ent.end, label="LAN")
+            span._.norm = county.code
+            out[out.index(ent)] = span
+        return out
+
+    def _trim_org(self, doc: Doc, ent: Span):
+        """Organisations are named as written. A sentence-initial common noun before the
+        name ("Hyresvärden Norrlandshem Fastigheter AB") is not part of it."""
+        start = ent.start
+        while ent[-1].text in ("AB", "HB", "KB") and start < ent.end - 2 and start in self.sent_starts and doc[start].lower_ in self.common_words:
+            start += 1
+        span = Span(doc, start, ent.end, label="ORG")
+        span._.norm = " ".join(span.text.split())
+        return span
 
     def _social_committees(self, doc: Doc, ents: list[Span]) -> list[Span]:
         """'Socialnämnden i Södertälje kommun' is one AGENCY span whose norm names the
@@ -270,7 +372,7 @@ class Resolve:
         for ent in ents:
             if ent.label_ != "KOMMUN" or ent.start < 2:
                 continue
-            before = doc.text[max(0, ent.start_char - 80):ent.start_char]
+            before = self.text[max(0, ent.start_char - 80):ent.start_char]
             m = self.committee_re.search(before)
             if not m or m.end() != len(before):
                 continue
@@ -281,11 +383,16 @@ class Resolve:
             mun = self.gaz.municipalities.get(ent._.norm)
             body = m.group(1)
             body = body[0].upper() + body[1:]
-            if body.endswith("s") and body.lower().startswith(("socialnämndens", "kommunstyrelsens")):
-                body = body[:-1]
-            official = mun.official if mun else ent.text
-            if official.lower().endswith(("kommun", "stad")) and not official.lower().startswith("region"):
-                norm = f"{body} i {official}"
+            if body.endswith("nämndens") or body.endswith("styrelsens"):
+                body = body[:-1]  # the norm is the nominative
+            # the municipality as written ("Helsingborgs kommun"), else its official name
+            written = ent.text
+            if written.endswith(("kommuns", "stads", "Stads")):
+                written = written[:-1]
+            if written.lower().endswith((" kommun", " stad")):
+                norm = f"{body} i {written}"
+            elif mun is not None and mun.official.lower().endswith(("kommun", "stad")):
+                norm = f"{body} i {mun.official}"
             else:
                 norm = f"{body} i {mun.genitive if mun else ent.text} kommun"
             span._.norm = norm
@@ -301,9 +408,9 @@ class Resolve:
                 last_court = ent
             elif ent.label_ == "CASE_REF" and (ent._.data or {}).get("case_number") and last_court is not None:
                 court = last_court._.norm
-                gap = doc.text[last_court.end_char:ent.start_char]
-                same_sentence = not any(doc[i].is_sent_start for i in range(last_court.end, ent.start + 1))
-                seat = court in self.gaz.courts and " i " in court or court in self.gaz.courts and court.startswith(("Högsta", "Regeringsrätten", "Hovrätten", "Svea", "Göta"))
+                gap = self.text[last_court.end_char:ent.start_char]
+                same_sentence = not any(i in self.sent_starts for i in range(last_court.end, ent.start + 1))
+                seat = court in self.gaz.courts and court[:1].isupper()  # a named court, not "kammarrätten"
                 if same_sentence and seat and len(gap) <= 60 and not re.search(r"[;]|\b(och|samt|medan)\b", gap):
                     ent._.norm = f"{court} {ent._.norm}"
                 last_court = None

@@ -15,8 +15,8 @@ ORDINALS = {"första": 1, "andra": 2, "tredje": 3, "fjärde": 4, "femte": 5, "sj
 
 # --- dates -------------------------------------------------------------------------
 ISO_DATE = re.compile(r"(?<![\d-])((?:19|20)\d{2})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?![\d-])")
-LONG_DATE = re.compile(r"\b([1-9]|[12]\d|3[01])(?:e|:e)? (" + MONTH_ALT + r") ((?:19|20)\d{2})\b", re.IGNORECASE)
-MONTH_YEAR = re.compile(r"\b(" + MONTH_ALT + r") ((?:19|20)\d{2})\b", re.IGNORECASE)
+LONG_DATE = re.compile(r"\b([1-9]|[12]\d|3[01])(?:e|:e)?\s(" + MONTH_ALT + r")\s((?:19|20)\d{2})\b", re.IGNORECASE)
+MONTH_YEAR = re.compile(r"\b(" + MONTH_ALT + r")\s((?:19|20)\d{2})\b", re.IGNORECASE)
 
 # --- money and percent -------------------------------------------------------------
 # "1,8 miljoner kronor", "450 000 kronor", "19 mnkr", "12 500 kr", "3,8 miljarder kronor"
@@ -37,7 +37,7 @@ DEPT_DNR = re.compile(r"\b((?:Fi|S|Ju|A|N|U|Ku|Fö|UD|M|I|KN|LI|IJ|Jo|SB|KLI)\d{
 # Labelled: "Dnr SN 2021/145", "Vårt dnr: 21/00962", "DIARIENR 2020/43-5", "Dnr 851-5120-2021"
 LABELLED_DNR = re.compile(
     r"\b(?:dnr|diarienr|diarienummer|vårt dnr|ert dnr|vår beteckning|er beteckning)\.?\s?:?\s+"
-    r"((?:[A-ZÅÄÖ]{1,5}\s)?\d[\d\s]{0,4}[/.:-]\d[\d/.:-]{0,12}\d(?:/[A-ZÅÄÖ]{1,4})?)",
+    r"((?:[A-ZÅÄÖ]{1,5}\s+)?\d[\d\s]{0,4}[/.:-]\d[\d/.:-]{0,12}\d(?:/[A-ZÅÄÖ]{1,4})?)",
     re.IGNORECASE,
 )
 
@@ -62,7 +62,8 @@ CASE_NUMBER_MORE = re.compile(r"^(?:,\s?|\s(?:och|samt)\s)((?:[BTÖ]\s)?\d{1,6}-
 
 # --- laws and provisions ---------------------------------------------------------------
 SFS = r"\(?(\d{4}:\d{1,4})\)?"
-SFS_IN_PARENS = re.compile(r"\((\d{4}:\d{1,4})\)")
+SFS_IN_PARENS = re.compile(r"\((\d{4}:\d{1,4})(?:,\s?[\wåäöÅÄÖ]{2,8})?\)")
+SFS_PARENS = r"\(\d{4}:\d{1,4}(?:,\s?[\wåäöÅÄÖ]{2,8})?\)"  # "(2009:400)", "(2009:400, OSL)"
 # A generic law cited by number: "lagen (2016:38)", "förordningen (2016:39)", "lag (2018:1197)"
 GENERIC_LAW = re.compile(r"\b(lagen|lag|förordningen|förordning|balken|kungörelsen)\s\((\d{4}:\d{1,4})\)", re.IGNORECASE)
 CHAPTER = r"(?P<chapter>\d{1,2})\s?(?P<chapter_letter>[a-z])?\s?(?:kap\.|kapitlet|kapitel)"
@@ -77,8 +78,9 @@ def provision_regex(law_alternation: str) -> re.Pattern:
     follows ("4 kap. 1 § första stycket socialtjänstlagen (2001:453)"). The law part is
     built from the law gazetteer so that named laws and abbreviations are recognised."""
     law = (
-        r"(?P<law>(?:" + law_alternation + r")(?:\s\(\d{4}:\d{1,4}\))?"
-        r"|(?:lagen|förordningen|balken|lag|förordning)\s\(\d{4}:\d{1,4}\)|\(\d{4}:\d{1,4}\))"
+        r"(?P<law>(?:" + law_alternation + r")(?:\s" + SFS_PARENS + r")?"
+        r"|(?:lagen|förordningen|balken|lag|förordning)\s" + SFS_PARENS + r"|" + SFS_PARENS
+        + r"|samma\s(?:lag|förordning|balk)|den\s(?:lagen|förordningen))"
     )
     sections = r"(?P<sections>" + SECTIONS + r")\s?(?P<sign>§§|§)"
     pattern = (
@@ -106,5 +108,5 @@ def law_alternation(names: list[str]) -> str:
     if words:
         parts.append(r"(?i:\b(?:" + "|".join(words) + r"))(?![\wåäöÅÄÖ])")
     if abbrevs:
-        parts.append(r"\b(?:" + "|".join(abbrevs) + r")\b")
+        parts.append(r"\b(?:" + "|".join(abbrevs) + r")(?::s)?\b")
     return "|".join(parts)

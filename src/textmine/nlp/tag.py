@@ -57,6 +57,7 @@ def _entities_of_docs(items, batch_size: int = 64):
     for doc, ctx in nlp.pipe(items, as_tuples=True, batch_size=batch_size):
         page, block = ctx[0], ctx[1]
         offset = ctx[2] if len(ctx) > 2 else 0
+        text = doc.text  # rebuilt from the tokens on every access: once per doc
         for ent in doc.ents:
             data = dict(ent._.data) if ent._.data else {}
             # pattern matches keep their exact character offsets (no token expansion)
@@ -65,7 +66,7 @@ def _entities_of_docs(items, batch_size: int = 64):
             if ent.label_ in ("AGENCY", "COURT", "KOMMUN", "LAN", "TARGET_GROUP", "ORG"):
                 start, end = ent.start_char, ent.end_char
             yield Entity(
-                label=ent.label_, text=doc.text[start:end], norm=ent._.norm or ent.text,
+                label=ent.label_, text=text[start:end], norm=ent._.norm or ent.text,
                 page=page, block=block, start=start + offset, end=end + offset, data=data or None,
             )
 
@@ -80,7 +81,7 @@ def document_facts(document: Document) -> dict:
     municipalities = count("KOMMUN")
     counties = count("LAN")
     laws = count("LAW") + Counter(e.data.get("sfs") for e in ents if e.label == "PROVISION" and e.data and e.data.get("sfs"))
-    courts = Counter({k: v for k, v in count("COURT").items() if k in gaz.courts})
+    courts = Counter({k: v for k, v in count("COURT").items() if k in gaz.courts and k[:1].isupper()})  # not generic "kammarrätt"
     county = _county_of_issuer(document, gaz) or _dominant_county(counties, municipalities, gaz)
     return {
         "municipalities": [{"code": c, "name": gaz.municipality_name(c), "mentions": n} for c, n in municipalities.most_common()],
