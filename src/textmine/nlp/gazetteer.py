@@ -28,6 +28,7 @@ class County:
     short: str  # "Östergötland"
     board_names: tuple[str, ...]
     region_names: tuple[str, ...]
+    aliases: tuple[str, ...] = ()  # other names of the county ("Sörmland")
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,9 @@ def load_gazetteer() -> Gazetteer:
         )
     for r in _rows("counties.tsv"):
         code = r["code"].zfill(2)
-        g.counties[code] = County(code, r["name"], r["short"], _split(r.get("board_names", "")), _split(r.get("region_names", "")))
+        g.counties[code] = County(
+            code, r["name"], r["short"], _split(r.get("board_names", "")), _split(r.get("region_names", "")), _split(r.get("aliases", ""))
+        )
     for r in _rows("courts.tsv"):
         g.courts[r["name"]] = Court(r["name"], r.get("level", ""), r.get("kind", ""), _split(r.get("aliases", "")), r.get("active", ""))
     for r in _rows("agencies.tsv"):

@@ -237,10 +237,13 @@ def parse_number(s: str) -> float:
 def find_money(text: str) -> list[Candidate]:
     out = []
     for m in rx.MONEY.finditer(text):
+        end = m.end()
+        if text[m.start():end].endswith("."):  # "6 590 kr." at a sentence end: the period is punctuation
+            end -= 1
         value = parse_number(m.group(1))
         scale_word = (m.group(2) or m.group(4) or "").lower()
         value *= rx.MONEY_SCALE.get(scale_word, 1)
-        out.append(Candidate(m.start(), m.end(), "MONEY", f"{int(round(value))} SEK"))
+        out.append(Candidate(m.start(), end, "MONEY", f"{int(round(value))} SEK"))
     return out
 
 
@@ -261,6 +264,14 @@ def find_dnr(text: str) -> list[Candidate]:
         value = m.group(1).rstrip(".,;:")
         start = m.start(1)
         out.append(Candidate(start, start + len(value), "DNR", " ".join(value.split())))
+        pos = start + len(value)
+        while True:
+            more = rx.DNR_MORE.match(text[pos:])
+            if not more:
+                break
+            s = pos + more.start(1)
+            out.append(Candidate(s, s + len(more.group(1)), "DNR", " ".join(more.group(1).split())))
+            pos += more.end()
     return out
 
 

@@ -46,7 +46,7 @@ def load() -> Language:
     nlp = spacy.blank("sv")
     # "2018–30 juni 2020", "2–5 §§": an en or em dash between digits separates tokens, so
     # that a date or a range can start right after it.
-    infixes = list(nlp.Defaults.infixes) + [r"(?<=[0-9])[–—](?=[0-9])"]
+    infixes = list(nlp.Defaults.infixes) + [r"(?<=[0-9A-Za-zåäöÅÄÖ])[–—](?=[0-9A-Za-zåäöÅÄÖ])"]
     nlp.tokenizer.infix_finditer = spacy.util.compile_infix_regex(infixes).finditer
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("textmine_lemmatizer")
@@ -184,7 +184,7 @@ def gazetteer_patterns(g: Gazetteer) -> list[dict]:
         add("KOMMUN", m.official, m.code)
         add("KOMMUN", _genitive(m.official), m.code)
     for c in g.counties.values():
-        forms = {c.name, c.name + "s", *c.board_names, *c.region_names}
+        forms = {c.name, c.name + "s", *c.board_names, *c.region_names, *c.aliases, *(_genitive(a) for a in c.aliases)}
         forms |= {_genitive_first(b) for b in c.board_names} | {_genitive(b) for b in c.board_names}
         forms |= {_genitive(r) for r in c.region_names}
         # a bare county name ("Dalarna", "Skåne") unless it is also a municipality
@@ -274,10 +274,17 @@ class Resolve:
         self.municipalities_by_lower = {}
         for m in gaz.municipalities.values():
             self.municipalities_by_lower.setdefault(m.name.lower(), m)
+        # "Socialnämnden i", "Individ- och familjenämnden i", "nämnden för arbete och välfärd i",
+        # "Kommunstyrelsen i", "Socialförvaltningen i"
         self.committee_re = re.compile(
-            r"\b((?:[A-ZÅÄÖ][a-zåäö]+-?\s(?:och|&)\s)?(?:[Ss]ocialnämnden|[Ss]ocialnämndens|[a-zåäö]*nämnden|[a-zåäö]*nämndens|"
-            r"[A-ZÅÄÖ][a-zåäö]+nämnden|[A-ZÅÄÖ][a-zåäö]+nämndens|[Kk]ommunstyrelsen|[Kk]ommunstyrelsens|[Ss]ocialförvaltningen))\s+i\s+",
+            r"(?<![\wåäöÅÄÖ])((?:[\wåäöÅÄÖ]+-?\s(?:och|&)\s)?[\wåäöÅÄÖ]*nämnden?s?(?:\sför\s[a-zåäö]+(?:\s(?:och|&)\s[a-zåäö]+)?)?"
+            r"|[Kk]ommunstyrelsens?|[Ss]ocialförvaltningens?)\s+i\s+$",
         )
+        self.first_names = set()
+        names = DATA / "first_names.txt"
+        if names.exists():
+            lines = [l for l in names.read_text(encoding="utf-8").splitlines() if not l.startswith("#")]
+            self.first_names = {w for l in lines for w in l.split()}
 
     def __call__(self, doc: Doc) -> Doc:
         # Doc.text and Token.is_sent_start rebuild from all tokens on every call: read once
@@ -295,6 +302,9 @@ class Resolve:
                 ent._.norm = norm or " ".join(ent.text.split())
             if ent.label_ == "KOMMUN" and not self._accept_municipality(doc, ent):
                 continue
+            if ent.label_ == "LAN" and len(ent) == 1 and ent.end < len(doc) and doc[ent.end].text[:1].isupper() \
+                    and ent.end not in self.sent_starts and ent.end not in self.ent_tokens:
+                continue  # "Skåne Nordost": part of a longer name
             if ent.label_ == "ORG":
                 ent = self._trim_org(doc, ent)
                 if ent is None:
@@ -329,6 +339,11 @@ class Resolve:
         if nxt is not None and not caps and not in_cell and nxt.text[:1].isupper() and nxt.i not in self.sent_starts \
                 and nxt.lower_ not in PREPOSITIONS and nxt.i not in self.ent_tokens:
             return False
+        # "Karl Lund", "Maria Mark": a first name before; "Nora Berg": a first name itself
+        if prev is not None and prev.text in self.first_names and not caps:
+            return False
+        if text in self.first_names and nxt is not None and nxt.text[:1].isupper() and not caps:
+            return False
         if m is not None and m.ambiguous and not in_cell:
             # "Vara", "Mark", "Mora": at a sentence start they are just words
             sentence_start = ent.start in self.sent_starts or prev is None or prev.is_punct and prev.text not in (",",)
@@ -362,7 +377,14 @@ class Resolve:
         while ent[-1].text in ("AB", "HB", "KB") and start < ent.end - 2 and start in self.sent_starts and doc[start].lower_ in self.common_words:
             start += 1
         span = Span(doc, start, ent.end, label="ORG")
-        span._.norm = " ".join(span.text.split())
+        text = " ".join(span.text.split())
+        end_char = span.end_char
+        if text.endswith(":s"):  # "Bergslagens Fastighets AB:s" -> the name without the genitive
+            text, end_char = text[:-2], end_char - 2
+        elif text.endswith(("missions", "Barnens", "Korsets")):
+            text = text[:-1]
+        span._.norm = text
+        span._.data = {"start_char": span.start_char, "end_char": end_char}
         return span
 
     def _social_committees(self, doc: Doc, ents: list[Span]) -> list[Span]:
@@ -374,7 +396,7 @@ class Resolve:
                 continue
             before = self.text[max(0, ent.start_char - 80):ent.start_char]
             m = self.committee_re.search(before)
-            if not m or m.end() != len(before):
+            if not m or not re.search(r"nämnden?s?\b|styrelsens?\b|förvaltningens?\b", m.group(1), re.I):
                 continue
             start_char = ent.start_char - (len(before) - m.start())
             span = doc.char_span(start_char, ent.end_char, label="AGENCY", alignment_mode="expand")
@@ -383,7 +405,7 @@ class Resolve:
             mun = self.gaz.municipalities.get(ent._.norm)
             body = m.group(1)
             body = body[0].upper() + body[1:]
-            if body.endswith("nämndens") or body.endswith("styrelsens"):
+            if body.endswith(("nämndens", "styrelsens", "förvaltningens")):
                 body = body[:-1]  # the norm is the nominative
             # the municipality as written ("Helsingborgs kommun"), else its official name
             written = ent.text

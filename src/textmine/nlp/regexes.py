@@ -32,6 +32,8 @@ PERCENT = re.compile(r"(?<![\d,])(\d+(?:,\d+)?)\s?(%|procent\b)", re.IGNORECASE)
 
 # --- identifiers ---------------------------------------------------------------------
 PERSONNUMMER = re.compile(r"(?<![\d-])((?:19|20)?\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01]|6[1-9]|[78]\d|9[01])([-+])(\d{4})(?![\d-])")
+# further diarienummer after the first: "dnr BUN 2023/77 och VON 2023/301"
+DNR_MORE = re.compile(r"^(?:,\s?|\s(?:och|samt)\s)((?:[A-ZÅÄÖ]{1,5}\s+)?\d{2,4}[/:-]\d{1,6}(?:/[A-ZÅÄÖ]{1,4})?)\b")
 # Department diarienummer: Fi2020/04520/K, S2022/02311, Ju2019/123
 DEPT_DNR = re.compile(r"\b((?:Fi|S|Ju|A|N|U|Ku|Fö|UD|M|I|KN|LI|IJ|Jo|SB|KLI)\d{4}/\d{3,5}(?:/[A-ZÅÄÖ]{1,6})?)\b")
 # Labelled: "Dnr SN 2021/145", "Vårt dnr: 21/00962", "DIARIENR 2020/43-5", "Dnr 851-5120-2021"

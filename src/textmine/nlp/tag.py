@@ -63,7 +63,7 @@ def _entities_of_docs(items, batch_size: int = 64):
             # pattern matches keep their exact character offsets (no token expansion)
             start = data.pop("start_char", ent.start_char)
             end = data.pop("end_char", ent.end_char)
-            if ent.label_ in ("AGENCY", "COURT", "KOMMUN", "LAN", "TARGET_GROUP", "ORG"):
+            if ent.label_ in ("AGENCY", "COURT", "KOMMUN", "LAN", "TARGET_GROUP"):
                 start, end = ent.start_char, ent.end_char
             yield Entity(
                 label=ent.label_, text=text[start:end], norm=ent._.norm or ent.text,
