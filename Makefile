@@ -36,6 +36,7 @@ test: install
 
 bench: install
 	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/ner.py
 
 # Re-render the demo corpus from corpus/sources (needs reportlab, in .[dev]).
 corpus: install
