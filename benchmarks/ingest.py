@@ -90,6 +90,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", action="store_true", help="also print the rows as JSON")
+    ap.add_argument("--no-end-to-end", action="store_true", help="skip the end-to-end ingest measurement")
     args = ap.parse_args()
     if not shutil.which("pdftotext"):
         print("pdftotext not found: install poppler-utils (make install does)", file=sys.stderr)
@@ -142,9 +143,45 @@ def main() -> int:
         pages = sum(page_count(f) for f in scans)
         t_ocr = best_of(1, lambda: run_textmine_parallel(scans, jobs, ocr="auto"))
         print(f"\nOCR (Tesseract swe, 300 dpi, {jobs} workers): {len(scans)} scanned files, {pages} pages in {t_ocr:.1f} s = {t_ocr / pages:.1f} s/page")
+    if not args.no_end_to_end:
+        e2e = end_to_end([f for _, files in sets[:1] for f in files] + ([report] if report.exists() else []))
+        print(
+            f"\nEnd to end (parse + tag + chunk + embed + index, {jobs} parser workers, empty embedding cache): "
+            f"{e2e['files']} text PDFs, {e2e['pages']} pages, {e2e['passages']} passages in {e2e['seconds']:.1f} s = "
+            f"{e2e['pages'] / e2e['seconds']:.1f} pages/s (parse+tag {e2e['parse_tag_s']:.1f} s, embedding "
+            f"{e2e['embed_s']:.1f} s at {e2e['passages_per_s']} passages/s, rest {e2e['rest_s']:.1f} s)"
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
     return 0
+
+
+def end_to_end(files) -> dict:
+    """The whole ingest of text-layer PDFs into an empty store, as `textmine ingest` runs it."""
+    import tempfile
+
+    from textmine.indexing import update_indexes
+    from textmine.ingest import ingest
+    from textmine.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "in"
+        folder.mkdir()
+        for f in files:
+            shutil.copy(f, folder / f.name)
+        store = Store(Path(tmp) / "home")
+        t = time.perf_counter()
+        summary = ingest(store, [folder], quiet=True)
+        parse_tag = time.perf_counter() - t
+        result = update_indexes(store, quiet=True)
+        total = time.perf_counter() - t
+        pages = summary.pages
+        store.close()
+    return {
+        "files": len(files), "pages": pages, "passages": result["passages_built"], "seconds": total, "parse_tag_s": parse_tag,
+        "embed_s": result["seconds"] and (result["embedded"] / (result["passages_per_second"] or 1)),
+        "passages_per_s": result["passages_per_second"], "rest_s": total - parse_tag - (result["embedded"] / (result["passages_per_second"] or 1)),
+    }
 
 
 if __name__ == "__main__":

@@ -81,10 +81,10 @@ def test_parse_bad_files_one_line_error(bad_folder):
 def test_ingest_batch_goes_on_and_failures_are_listed(bad_folder, tmp_path):
     folder, expected = bad_folder
     home = tmp_path / "home"
-    first = run_cli("ingest", str(DOCUMENTS / "hfd-2019-2261-19.pdf"), "--home", str(home), "--json", check=True)
+    first = run_cli("ingest", str(DOCUMENTS / "hfd-2019-2261-19.pdf"), "--home", str(home), "--json", "--no-index", check=True)
     assert json.loads(first.stdout)["ingested"] == 1
 
-    proc = run_cli("ingest", str(folder), "--home", str(home), "--json")
+    proc = run_cli("ingest", str(folder), "--home", str(home), "--json", "--no-index")
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     summary = json.loads(proc.stdout)
@@ -105,17 +105,17 @@ def test_ingest_batch_goes_on_and_failures_are_listed(bad_folder, tmp_path):
     assert names == {"hfd-2019-2261-19.pdf", *GOOD}, "what was stored before is still there"
 
     # --strict turns failures into a non-zero exit, still without a traceback
-    strict = run_cli("ingest", str(folder), "--home", str(home), "--strict")
+    strict = run_cli("ingest", str(folder), "--home", str(home), "--strict", "--no-index")
     assert strict.returncode == 1 and "Traceback" not in strict.stderr
 
 
 def test_fixed_file_leaves_failures(bad_folder, tmp_path):
     folder, _ = bad_folder
     home = tmp_path / "home"
-    run_cli("ingest", str(folder / "empty.pdf"), "--home", str(home), check=True)
+    run_cli("ingest", str(folder / "empty.pdf"), "--home", str(home), "--no-index", check=True)
     assert len(json.loads(run_cli("failures", "--home", str(home), "--json").stdout)) == 1
     shutil.copy(DOCUMENTS / "rr-2010-not-12.pdf", folder / "empty.pdf")
-    run_cli("ingest", str(folder / "empty.pdf"), "--home", str(home), check=True)
+    run_cli("ingest", str(folder / "empty.pdf"), "--home", str(home), "--no-index", check=True)
     assert json.loads(run_cli("failures", "--home", str(home), "--json").stdout) == []
 
 

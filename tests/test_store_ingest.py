@@ -37,10 +37,10 @@ def test_incremental_and_same_content_elsewhere(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
     shutil.copy(DOCUMENTS / "hfd-2019-2261-19.pdf", folder)
-    assert json.loads(run_cli("ingest", str(folder), "--home", str(home), "--json", check=True).stdout)["ingested"] == 1
+    assert json.loads(run_cli("ingest", str(folder), "--home", str(home), "--json", "--no-index", check=True).stdout)["ingested"] == 1
     shutil.copy(DOCUMENTS / "rr-2010-not-12.pdf", folder)
     shutil.copy(DOCUMENTS / "hfd-2019-2261-19.pdf", folder / "kopia.pdf")  # same content, new name
-    summary = json.loads(run_cli("ingest", str(folder), "--home", str(home), "--json", check=True).stdout)
+    summary = json.loads(run_cli("ingest", str(folder), "--home", str(home), "--json", "--no-index", check=True).stdout)
     assert summary["ingested"] == 1 and summary["skipped"] == 2
 
 
@@ -80,7 +80,7 @@ def test_a_failing_write_leaves_no_half_document(tmp_path, monkeypatch):
     with pytest.raises(sqlite3.OperationalError):
         store.add_document(doc)
     store.db = real_db
-    assert store.stats() == {"documents": 0, "pages": 0, "ocr_pages": 0, "blocks": 0, "entities": 0, "failures": 0}
+    assert store.stats() == {"documents": 0, "pages": 0, "ocr_pages": 0, "blocks": 0, "entities": 0, "passages": 0, "failures": 0}
     store.add_document(doc)
     assert store.stats()["documents"] == 1
 
@@ -93,7 +93,7 @@ def test_killed_ingest_leaves_whole_documents_and_rerun_completes(tmp_path, trut
     for p in pdfs:
         shutil.copy(p, folder)
     proc = subprocess.Popen(
-        TEXTMINE + ["ingest", str(folder), "--home", str(home), "--jobs", "1"],
+        TEXTMINE + ["ingest", str(folder), "--home", str(home), "--jobs", "1", "--no-index"],
         cwd=str(ROOT), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )
     # wait for a few documents to be stored, then kill hard (no chance to clean up)
@@ -114,21 +114,21 @@ def test_killed_ingest_leaves_whole_documents_and_rerun_completes(tmp_path, trut
         assert db.execute("SELECT COUNT(*) FROM blocks WHERE doc_id=?", (doc_id,)).fetchone()[0] > 0
     db.close()
 
-    summary = json.loads(run_cli("ingest", str(folder), "--home", str(home), "--json", check=True).stdout)
+    summary = json.loads(run_cli("ingest", str(folder), "--home", str(home), "--json", "--no-index", check=True).stdout)
     assert summary["skipped"] == len(stored)
     assert summary["ingested"] == len(pdfs) - len(stored)
 
 
 def test_progress_and_summary_on_stderr(tmp_path):
     home = tmp_path / "home"
-    proc = run_cli("ingest", str(DOCUMENTS / "hfd-2019-2261-19.pdf"), str(DOCUMENTS / "rr-2010-not-12.pdf"), "--home", str(home), check=True)
+    proc = run_cli("ingest", str(DOCUMENTS / "hfd-2019-2261-19.pdf"), str(DOCUMENTS / "rr-2010-not-12.pdf"), "--home", str(home), "--no-index", check=True)
     assert "pages/s" in proc.stderr and "ETA" in proc.stderr and "[2/2]" in proc.stderr
     assert proc.stdout.startswith("ingested 2 documents")
 
 
 def test_home_from_environment(tmp_path):
     home = tmp_path / "envhome"
-    run_cli("ingest", str(DOCUMENTS / "rr-2010-not-12.pdf"), env={"TEXTMINE_HOME": str(home)}, check=True)
+    run_cli("ingest", str(DOCUMENTS / "rr-2010-not-12.pdf"), "--no-index", env={"TEXTMINE_HOME": str(home)}, check=True)
     assert (home / "textmine.sqlite").exists()
     docs = json.loads(run_cli("docs", "--json", env={"TEXTMINE_HOME": str(home)}, check=True).stdout)
     assert len(docs) == 1

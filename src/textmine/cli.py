@@ -81,15 +81,25 @@ def ingest(
     ocr: OcrMode = typer.Option(OcrMode.auto, "--ocr", help="OCR scanned pages: auto, never or always."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 if any file failed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-file progress on stderr."),
+    index: bool = typer.Option(True, "--index/--no-index", help="Build passages, embeddings and the search index (default) or only store."),
     as_json: bool = JsonOpt,
 ):
-    """Parse files and store them. Files already stored (same content) are skipped."""
+    """Parse files, tag entities, store them and update the search indexes.
+    Files already stored (same content) are skipped."""
     from .ingest import ingest as run_ingest
 
     with open_store(home, create=True) as store:
         summary = run_ingest(store, paths, jobs=jobs or None, ocr=ocr.value, quiet=quiet)
+        indexed = None
+        if index:
+            from .indexing import update_indexes
+
+            indexed = update_indexes(store, quiet=quiet)
     if as_json:
-        print_json(summary.to_json())
+        out = summary.to_json()
+        if indexed is not None:
+            out["index"] = indexed
+        print_json(out)
     else:
         s = summary.to_json()
         rate = f", {s['pages_per_second']} pages/s" if s["pages_per_second"] and s["ingested"] else ""
@@ -101,6 +111,12 @@ def ingest(
             typer.echo(f"  + [{o.doc_id}] {o.doc_type:<19} {o.pages:>3} p  {Path(o.path).name}: {o.title or ''}")
         for o in summary.of("failed"):
             typer.echo(f"  ! {o.path}: {o.reason}")
+        if indexed is not None:
+            rate = f" at {indexed['passages_per_second']} passages/s" if indexed.get("passages_per_second") else ""
+            typer.echo(
+                f"indexed: {indexed['passages_built']} new passages, {indexed['embedded']} embedded{rate}; "
+                f"vector index {indexed['index']['count']} ({indexed['index']['kind']}), model {indexed['model']}"
+            )
     if strict and summary.of("failed"):
         raise typer.Exit(1)
 
@@ -242,6 +258,111 @@ def retag(
         typer.echo(f"retagged {summary['documents']} documents: {summary['entities']} entities in {summary['seconds']} s")
 
 
+class Mode(str, Enum):
+    hybrid = "hybrid"
+    semantic = "semantic"
+    keyword = "keyword"
+
+
+@app.command()
+@friendly_errors
+def search(
+    query: Optional[str] = typer.Argument(None, help="The question or keywords, in Swedish."),
+    home: Optional[Path] = HomeOpt,
+    k: int = typer.Option(10, "--k", "-k", help="Number of hits."),
+    mode: Mode = typer.Option(Mode.hybrid, "--mode", help="hybrid (default), semantic or keyword."),
+    doc_type: Optional[str] = typer.Option(None, "--type", help="Document type, e.g. court_ruling."),
+    county: Optional[str] = typer.Option(None, "--county", help="County: name (Örebro län) or code (18)."),
+    municipality: Optional[str] = typer.Option(None, "--municipality", help="Municipality: name or SCB code."),
+    court: Optional[str] = typer.Option(None, "--court", help="Court (part of its name)."),
+    year_from: Optional[int] = typer.Option(None, "--year-from", help="Documents dated this year or later."),
+    year_to: Optional[int] = typer.Option(None, "--year-to", help="Documents dated this year or earlier."),
+    entity: Optional[str] = typer.Option(None, "--entity", help="Passages mentioning this canonical id (see `textmine entities`)."),
+    batch: Optional[Path] = typer.Option(None, "--batch", help="A file with one query per line: one JSON line per query."),
+    as_json: bool = JsonOpt,
+):
+    """Search passages: keyword (BM25), semantic (e5 + FAISS) or both fused (default)."""
+    from .search import Filters, QueryError, Searcher
+
+    filters = Filters(doc_type, county, municipality, court, year_from, year_to, entity)
+    with open_store(home) as store:
+        searcher = Searcher(store)
+        if batch is not None:
+            if not batch.is_file():
+                raise QueryError(f"no such file: {batch}")
+            for line in batch.read_text(encoding="utf-8", errors="replace").splitlines():
+                if line.strip():
+                    result = searcher.search(line, k=k, mode=mode.value, filters=filters)
+                    sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+            return
+        if query is None:
+            raise QueryError("give a query (or --batch FILE)")
+        result = searcher.search(query, k=k, mode=mode.value, filters=filters)
+    if as_json:
+        print_json(result.to_json())
+    else:
+        print_result(result)
+
+
+@app.command()
+@friendly_errors
+def similar(
+    passage_id: str = typer.Argument(..., help="A passage id from a search result."),
+    home: Optional[Path] = HomeOpt,
+    k: int = typer.Option(10, "--k", "-k", help="Number of hits."),
+    as_json: bool = JsonOpt,
+):
+    """Passages from other documents that say something similar."""
+    from .search import Searcher
+
+    with open_store(home) as store:
+        result = Searcher(store).similar(passage_id, k=k)
+    if as_json:
+        print_json(result.to_json())
+    else:
+        print_result(result)
+
+
+@app.command()
+@friendly_errors
+def reindex(
+    home: Optional[Path] = HomeOpt,
+    as_json: bool = JsonOpt,
+):
+    """Rebuild passages, embeddings (cached ones are reused) and the vector index."""
+    import shutil
+
+    from .indexing import update_indexes
+
+    with open_store(home) as store:
+        shutil.rmtree(store.home / "vectors", ignore_errors=True)
+        result = update_indexes(store, rechunk=True)
+    if as_json:
+        print_json(result)
+    else:
+        typer.echo(f"reindexed {result['documents_chunked']} documents: {result['passages_built']} passages, "
+                   f"{result['embedded']} newly embedded, vector index {result['index']['count']} ({result['index']['kind']})")
+
+
+def print_result(result) -> None:
+    if not result.hits:
+        typer.echo("no hits")
+    for n, h in enumerate(result.hits, 1):
+        pages = f"s. {h.page}" + (f"–{h.page_end}" if h.page_end != h.page else "")
+        typer.echo(f"{n:>2}. [{h.score:.4f}] {h.title or Path(h.path).name} ({h.doc_type}, {h.date or '?'}), {pages}  {h.passage_id}")
+        if h.heading_path:
+            typer.echo(f"    § {h.heading_path[-1]}")
+        snippet = h.text
+        for start, end in sorted(h.highlights, reverse=True):
+            snippet = snippet[:start] + "**" + snippet[start:end] + "**" + snippet[end:]
+        typer.echo("    " + " ".join(snippet.split())[:400])
+    f = result.facets
+    for kind in ("doc_type", "county", "court", "year"):
+        items = f.get(kind, [])[:6]
+        if items:
+            typer.echo(f"{kind}: " + ", ".join(f"{i.get('name', i['value'])} ({i['count']})" for i in items))
+
+
 @app.command()
 @friendly_errors
 def failures(home: Optional[Path] = HomeOpt, as_json: bool = JsonOpt):
@@ -269,6 +390,12 @@ def remove(
         doc_id = store.resolve_doc(doc)
         info = next(r for r in store.list_documents() if r["id"] == doc_id)
         store.remove_document(doc_id)
+        from .index.vectors import VectorIndex
+
+        if (store.home / "vectors" / "manifest.json").exists():
+            from .indexing import update_indexes
+
+            update_indexes(store, quiet=True)  # the vector index drops the removed passages
     if as_json:
         print_json({"removed": doc_id, "path": info["path"]})
     else:
@@ -308,8 +435,38 @@ def print_document(doc) -> None:
                 typer.echo(b.text)
 
 
+def _click_exceptions():
+    """Typer >= 0.20 vendors click as typer._click; older ones use click itself."""
+    import importlib
+
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise ImportError("click exceptions not found")
+
+
 def main() -> None:
-    app()
+    """Run the CLI. Usage errors (unknown option, missing argument, bad value) print one
+    line, like every other error, instead of click's multi-line box."""
+    ce = _click_exceptions()
+    try:
+        result = app(standalone_mode=False)
+    except ce.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            raise SystemExit(0)
+        where = f"textmine {exc.ctx.info_name} --help" if exc.ctx and exc.ctx.parent else "textmine --help"
+        message = " ".join(exc.format_message().split())
+        sys.stderr.write(f"error: {message} (see `{where}`)\n")
+        raise SystemExit(2)
+    except ce.Exit as exc:
+        raise SystemExit(exc.exit_code)
+    except ce.Abort:
+        sys.stderr.write("error: aborted\n")
+        raise SystemExit(1)
+    raise SystemExit(result if isinstance(result, int) else 0)
 
 
 if __name__ == "__main__":

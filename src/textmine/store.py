@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import NotFound, StoreError
 from .models import Block, Document, Page
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "textmine.sqlite"
 
 SCHEMA = """
@@ -72,6 +72,40 @@ CREATE TABLE IF NOT EXISTS entities (
 );
 CREATE INDEX IF NOT EXISTS entities_doc ON entities(doc_id, page, block);
 CREATE INDEX IF NOT EXISTS entities_norm ON entities(label, norm);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY,
+    passage_id TEXT NOT NULL UNIQUE,
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    page_start INTEGER NOT NULL,
+    page_end INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    heading_path TEXT,
+    text TEXT NOT NULL,
+    footnotes TEXT,
+    spans TEXT,
+    content_hash TEXT NOT NULL,
+    n_words INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, seq);
+CREATE INDEX IF NOT EXISTS passages_hash ON passages(content_hash);
+CREATE TABLE IF NOT EXISTS passage_facets (
+    passage INTEGER NOT NULL REFERENCES passages(id) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    norm TEXT NOT NULL,
+    PRIMARY KEY (passage, label, norm)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS passage_facets_norm ON passage_facets(label, norm);
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(terms, tokenize='unicode61 remove_diacritics 0');
+CREATE TRIGGER IF NOT EXISTS passages_fts_delete AFTER DELETE ON passages BEGIN
+    DELETE FROM passages_fts WHERE rowid = old.id;
+END;
+CREATE TABLE IF NOT EXISTS embeddings (
+    content_hash TEXT NOT NULL,
+    model TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (content_hash, model)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY,
     sha256 TEXT,
@@ -108,6 +142,8 @@ class Store:
         cols = {r["name"] for r in self.db.execute("PRAGMA table_info(documents)")}
         if "facts" not in cols:  # schema 1 -> 2: entities (table created above) and facts
             self.db.execute("ALTER TABLE documents ADD COLUMN facts TEXT")
+        if "county" not in cols:  # schema 2 -> 3: passages, facets, FTS5, embeddings (above)
+            self.db.execute("ALTER TABLE documents ADD COLUMN county TEXT")
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(row["value"]) > SCHEMA_VERSION:
@@ -193,7 +229,11 @@ class Store:
                 for e in entities
             ],
         )
-        db.execute("UPDATE documents SET facts=? WHERE id=?", (json.dumps(facts, ensure_ascii=False) if facts is not None else None, doc_id))
+        county = (facts or {}).get("county") or {}
+        db.execute(
+            "UPDATE documents SET facts=?, county=? WHERE id=?",
+            (json.dumps(facts, ensure_ascii=False) if facts is not None else None, county.get("code"), doc_id),
+        )
 
     def set_entities(self, doc_id: int, entities, facts) -> None:
         """Replace a document's entities (retag) in one transaction."""
@@ -219,6 +259,114 @@ class Store:
             sql += " WHERE " + " AND ".join(where)
         sql += " GROUP BY label, norm ORDER BY mentions DESC, label, norm"
         return [dict(r) for r in self.db.execute(sql, args)]
+
+    # --- passages --------------------------------------------------------------
+
+    def replace_passages(self, doc_id: int, passages, facets: dict[str, list[tuple[str, str]]], terms: dict[str, str]) -> None:
+        """Store a document's passages with their facets (label, norm) and FTS terms,
+        replacing earlier ones, in one transaction."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM passages WHERE doc_id=?", (doc_id,))
+            for p in passages:
+                cur = db.execute(
+                    "INSERT INTO passages (passage_id, doc_id, seq, page_start, page_end, kind, heading_path, text,"
+                    " footnotes, spans, content_hash, n_words) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        p.passage_id, doc_id, p.seq, p.page_start, p.page_end, p.kind,
+                        json.dumps(p.heading_path, ensure_ascii=False), p.text,
+                        json.dumps(p.footnotes, ensure_ascii=False) if p.footnotes else None,
+                        json.dumps([[s.page, s.block, s.start, s.end] for s in p.spans]),
+                        p.content_hash, p.n_words,
+                    ),
+                )
+                rowid = cur.lastrowid
+                db.execute("INSERT INTO passages_fts (rowid, terms) VALUES (?, ?)", (rowid, terms[p.passage_id]))
+                db.executemany(
+                    "INSERT OR IGNORE INTO passage_facets (passage, label, norm) VALUES (?,?,?)",
+                    [(rowid, label, norm) for label, norm in facets.get(p.passage_id, [])],
+                )
+
+    def passage_rows(self, where: str = "", args: tuple = ()) -> list[dict]:
+        sql = (
+            "SELECT p.*, d.path, d.title, d.doc_type, d.date, d.issuer, d.county, d.sha256 FROM passages p"
+            " JOIN documents d ON d.id = p.doc_id"
+        )
+        if where:
+            sql += " WHERE " + where
+        return [dict(r) for r in self.db.execute(sql, args)]
+
+    def passages_by_rowid(self, rowids: list[int]) -> dict[int, dict]:
+        out: dict[int, dict] = {}
+        for i in range(0, len(rowids), 500):
+            chunk = rowids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.passage_rows(f"p.id IN ({marks})", tuple(chunk)):
+                out[r["id"]] = r
+        return out
+
+    def passage_by_id(self, passage_id: str) -> dict:
+        rows = self.passage_rows("p.passage_id=?", (passage_id,))
+        if not rows:
+            raise NotFound(f"no passage '{passage_id}' (passage ids come with search results)")
+        return rows[0]
+
+    def passage_facets(self, rowids: list[int]) -> dict[int, list[tuple[str, str]]]:
+        out: dict[int, list[tuple[str, str]]] = {}
+        for i in range(0, len(rowids), 500):
+            chunk = rowids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(f"SELECT passage, label, norm FROM passage_facets WHERE passage IN ({marks})", chunk):
+                out.setdefault(r["passage"], []).append((r["label"], r["norm"]))
+        return out
+
+    def keyword_search(self, match: str, limit: int, filter_sql: str = "", filter_args: tuple = ()) -> list[tuple[int, float]]:
+        """(passage rowid, BM25 score: higher is better) for an FTS5 MATCH expression."""
+        sql = (
+            "SELECT f.rowid AS id, -bm25(passages_fts) AS score FROM passages_fts f"
+            " JOIN passages p ON p.id = f.rowid JOIN documents d ON d.id = p.doc_id"
+            " WHERE passages_fts MATCH ?"
+        )
+        if filter_sql:
+            sql += " AND " + filter_sql
+        sql += " ORDER BY bm25(passages_fts) LIMIT ?"
+        return [(r["id"], r["score"]) for r in self.db.execute(sql, (match, *filter_args, limit))]
+
+    def filtered_passage_ids(self, filter_sql: str, filter_args: tuple) -> list[int]:
+        sql = "SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id"
+        if filter_sql:
+            sql += " WHERE " + filter_sql
+        return [r["id"] for r in self.db.execute(sql, filter_args)]
+
+    def all_passage_vectors_keys(self, model: str) -> list[tuple[int, str]]:
+        """(passage rowid, content hash) of every passage, in rowid order."""
+        return [(r["id"], r["content_hash"]) for r in self.db.execute("SELECT id, content_hash FROM passages ORDER BY id")]
+
+    def missing_embeddings(self, model: str) -> list[tuple[str, str]]:
+        """(content hash, passage text to embed) for passages without a vector for `model`."""
+        rows = self.db.execute(
+            "SELECT p.content_hash, MIN(p.id) AS id FROM passages p LEFT JOIN embeddings e"
+            " ON e.content_hash = p.content_hash AND e.model = ? WHERE e.content_hash IS NULL GROUP BY p.content_hash",
+            (model,),
+        ).fetchall()
+        return [(r["content_hash"], r["id"]) for r in rows]
+
+    def put_embeddings(self, model: str, items: list[tuple[str, bytes]]) -> None:
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO embeddings (content_hash, model, vector) VALUES (?,?,?)",
+                           [(h, model, v) for h, v in items])
+
+    def get_embeddings(self, model: str, hashes: list[str]) -> dict[str, bytes]:
+        out = {}
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(f"SELECT content_hash, vector FROM embeddings WHERE model=? AND content_hash IN ({marks})", (model, *chunk)):
+                out[r["content_hash"]] = r["vector"]
+        return out
+
+    def documents_needing_passages(self) -> list[int]:
+        return [r["id"] for r in self.db.execute(
+            "SELECT d.id FROM documents d WHERE NOT EXISTS (SELECT 1 FROM passages p WHERE p.doc_id = d.id) ORDER BY d.id")]
 
     def remove_document(self, doc_id: int) -> None:
         with self.transaction() as db:
@@ -281,6 +429,7 @@ class Store:
             "ocr_pages": q("SELECT COUNT(*) FROM pages WHERE ocr=1"),
             "blocks": q("SELECT COUNT(*) FROM blocks"),
             "entities": q("SELECT COUNT(*) FROM entities"),
+            "passages": q("SELECT COUNT(*) FROM passages"),
             "failures": q("SELECT COUNT(*) FROM failures"),
         }
 

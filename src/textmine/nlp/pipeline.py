@@ -71,9 +71,9 @@ class CaseInsensitiveLemmatizer:
     overridden from data/lemma_overrides.tsv."""
 
     def __init__(self):
-        from spacy.lookups import load_lookups
+        from .lookups import lemma_table
 
-        self.table = load_lookups("sv", ["lemma_lookup"]).get_table("lemma_lookup")
+        self.table = lemma_table()
         self.overrides = {}
         path = DATA / "lemma_overrides.tsv"
         if path.exists():
@@ -266,11 +266,10 @@ def make_resolve(nlp: Language, name: str):
 class Resolve:
     def __init__(self, gaz: Gazetteer):
         self.gaz = gaz
-        from spacy.lookups import load_lookups
+        from .lookups import lemma_table
 
         # common Swedish words (keys of the lemma table) that a proper name does not start with
-        table = load_lookups("sv", ["lemma_lookup"]).get_table("lemma_lookup")
-        self.common_words = _CommonWords(table)
+        self.common_words = _CommonWords(lemma_table())
         self.municipalities_by_lower = {}
         for m in gaz.municipalities.values():
             self.municipalities_by_lower.setdefault(m.name.lower(), m)
