@@ -164,7 +164,11 @@ class Searcher:
     # --- the two retrievers -------------------------------------------------------------
 
     def keyword(self, query: str, filters: Filters, limit: int = CANDIDATES) -> list[tuple[int, float]]:
-        match = lexical.fts_query(lexical.query_terms(query))
+        terms = lexical.query_terms(query)
+        n = self.store.passage_count()
+        if n >= lexical.PRUNE_FROM:
+            terms = lexical.prune_common_terms(terms, self.store.term_document_frequencies(terms), n)
+        match = lexical.fts_query(terms)
         if not match:
             return []
         where, args = filters.sql()

@@ -97,6 +97,7 @@ CREATE TABLE IF NOT EXISTS passage_facets (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS passage_facets_norm ON passage_facets(label, norm);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(terms, tokenize='unicode61 remove_diacritics 0');
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_vocab USING fts5vocab(passages_fts, 'row');
 CREATE TRIGGER IF NOT EXISTS passages_fts_delete AFTER DELETE ON passages BEGIN
     DELETE FROM passages_fts WHERE rowid = old.id;
 END;
@@ -330,6 +331,12 @@ class Store:
             sql += " AND " + filter_sql
         sql += " ORDER BY bm25(passages_fts) LIMIT ?"
         return [(r["id"], r["score"]) for r in self.db.execute(sql, (match, *filter_args, limit))]
+
+    def term_document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        return {t: (self.db.execute("SELECT doc FROM passages_vocab WHERE term = ?", (t,)).fetchone() or (0,))[0] for t in terms}
+
+    def passage_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
 
     def filtered_passage_ids(self, filter_sql: str, filter_args: tuple) -> list[int]:
         sql = "SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id"
