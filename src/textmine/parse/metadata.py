@@ -6,11 +6,8 @@ from __future__ import annotations
 import re
 
 from ..models import Block, Document
+from ..nlp.regexes import MONTHS  # one list of Swedish month names for the package
 
-MONTHS = {
-    "januari": 1, "februari": 2, "mars": 3, "april": 4, "maj": 5, "juni": 6,
-    "juli": 7, "augusti": 8, "september": 9, "oktober": 10, "november": 11, "december": 12,
-}
 ISO_DATE_RE = re.compile(r"\b((?:19|20)\d{2})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
 LONG_DATE_RE = re.compile(
     r"\b([1-9]|[12]\d|3[01]) (" + "|".join(MONTHS) + r") ((?:19|20)\d{2})\b", re.IGNORECASE
