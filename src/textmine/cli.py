@@ -390,8 +390,6 @@ def remove(
         doc_id = store.resolve_doc(doc)
         info = next(r for r in store.list_documents() if r["id"] == doc_id)
         store.remove_document(doc_id)
-        from .index.vectors import VectorIndex
-
         if (store.home / "vectors" / "manifest.json").exists():
             from .indexing import update_indexes
 
