@@ -211,12 +211,7 @@ def entities_cmd(
         rows = store.entity_counts(label.upper() if label else None)
     gaz = load_gazetteer()
     for r in rows:
-        if r["label"] == "KOMMUN":
-            r["name"] = gaz.municipality_name(r["norm"])
-        elif r["label"] == "LAN":
-            r["name"] = gaz.counties[r["norm"]].name if r["norm"] in gaz.counties else None
-        elif r["label"] == "LAW":
-            r["name"] = gaz.laws[r["norm"]].name if r["norm"] in gaz.laws else None
+        r["name"] = gaz.display_name(r["label"], r["norm"])
     if limit:
         rows = rows[:limit]
     if as_json:
@@ -361,6 +356,27 @@ def print_result(result) -> None:
         items = f.get(kind, [])[:6]
         if items:
             typer.echo(f"{kind}: " + ", ".join(f"{i.get('name', i['value'])} ({i['count']})" for i in items))
+
+
+@app.command()
+@friendly_errors
+def serve(
+    home: Optional[Path] = HomeOpt,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (only this machine by default)."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on.", min=1, max=65535),
+):
+    """Serve the search UI and its JSON API (OpenAPI docs at /docs)."""
+    import socket
+
+    from .server import serve as run_server
+
+    folder = home_dir(home)
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise TextmineError(f"cannot listen on {host}:{port}: {exc.strerror} (another server running? try --port)")
+    run_server(folder, host=host, port=port)
 
 
 @app.command()

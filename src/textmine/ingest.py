@@ -77,10 +77,12 @@ def collect_files(paths: list[str | Path]) -> tuple[list[Path], list[FileOutcome
             problems.append(FileOutcome(str(p), "failed", reason="no such file or folder"))
             continue
         for f in found:
+            # stored by absolute path: the web server links to the original file from
+            # whatever folder it runs in
             key = f.resolve()
             if key not in seen:
                 seen.add(key)
-                files.append(f)
+                files.append(key)
     return files, problems
 
 

@@ -27,6 +27,8 @@ MAX_PER_DOC = 3
 DUPLICATE_COSINE = 0.97
 EXACT_SCAN_LIMIT = 50_000
 MAX_QUERY_CHARS = 2000
+# entities offered as a facet besides the place and court facets
+ENTITY_FACET_LABELS = ("PROVISION", "LAW", "TARGET_GROUP", "AGENCY", "CASE_REF")
 
 
 class QueryError(TextmineError):
@@ -140,10 +142,12 @@ class SearchResult:
 class Searcher:
     """Holds the store, the embedder and the vector index for many queries."""
 
-    def __init__(self, store: Store, embedder=None):
+    def __init__(self, store: Store, embedder=None, index=None):
+        # embedder and index may be shared between Searchers (the web server keeps one
+        # Searcher per thread, because a SQLite connection belongs to its thread)
         self.store = store
         self._embedder = embedder
-        self._index = None
+        self._index = index
 
     @property
     def embedder(self):
@@ -299,13 +303,7 @@ class Searcher:
         gaz = load_gazetteer()
         ents = []
         for label, norm in facets:
-            name = None
-            if label == "KOMMUN":
-                name = gaz.municipality_name(norm)
-            elif label == "LAN" and norm in gaz.counties:
-                name = gaz.counties[norm].name
-            elif label == "LAW" and norm in gaz.laws:
-                name = gaz.laws[norm].name
+            name = gaz.display_name(label, norm)
             ents.append({"label": label, "norm": norm, **({"name": name} if name else {})})
         return Hit(
             passage_id=row["passage_id"], doc_id=row["doc_id"], path=row["path"], title=row["title"], doc_type=row["doc_type"],
@@ -339,7 +337,8 @@ def fuse(ranked: dict[str, list[tuple[int, float]]]) -> list[tuple[int, float]]:
 def facet_counts(rows: dict, facets: dict, ids: list[int]) -> dict:
     """Counts over all candidates: type, county, municipality, court, year."""
     gaz = load_gazetteer()
-    out = {"doc_type": {}, "county": {}, "municipality": {}, "court": {}, "year": {}}
+    out = {"doc_type": {}, "county": {}, "municipality": {}, "court": {}, "year": {}, "entity": {}}
+    entity_labels: dict[str, str] = {}
     for i in ids:
         row = rows.get(i)
         if row is None:
@@ -358,8 +357,14 @@ def facet_counts(rows: dict, facets: dict, ids: list[int]) -> dict:
                 out["municipality"][n] = out["municipality"].get(n, 0) + 1
             elif lab == "COURT" and n[:1].isupper():
                 out["court"][n] = out["court"].get(n, 0) + 1
+            if lab in ENTITY_FACET_LABELS:
+                out["entity"][n] = out["entity"].get(n, 0) + 1
+                entity_labels[n] = lab
 
     def named(kind: str, key: str) -> dict:
+        if kind == "entity":
+            name = gaz.display_name(entity_labels[key], key)
+            return {"label": entity_labels[key], **({"name": name} if name else {})}
         if kind == "county" and key in gaz.counties:
             return {"name": gaz.counties[key].name}
         if kind == "municipality" and key in gaz.municipalities:

@@ -261,6 +261,38 @@ class Store:
         sql += " GROUP BY label, norm ORDER BY mentions DESC, label, norm"
         return [dict(r) for r in self.db.execute(sql, args)]
 
+    def entity_documents(self, label: str, norm: str) -> list[dict]:
+        """Documents mentioning an entity, with their mentions and the pages they are on."""
+        sql = (
+            "SELECT d.id, d.title, d.doc_type, d.date, d.issuer, d.path, COUNT(*) AS mentions,"
+            " GROUP_CONCAT(DISTINCT e.page) AS pages FROM entities e JOIN documents d ON d.id = e.doc_id"
+            " WHERE e.label=? AND e.norm=? GROUP BY d.id ORDER BY mentions DESC, d.date DESC, d.id"
+        )
+        rows = [dict(r) for r in self.db.execute(sql, (label, norm))]
+        for r in rows:
+            r["pages"] = sorted({int(p) for p in (r["pages"] or "").split(",") if p})
+        return rows
+
+    def entity_passages(self, label: str, norm: str, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+        """(total, one page of passages) tagged with an entity, newest documents first."""
+        where = "p.id IN (SELECT passage FROM passage_facets WHERE label=? AND norm=?)"
+        total = self.db.execute(f"SELECT COUNT(*) FROM passages p WHERE {where}", (label, norm)).fetchone()[0]
+        rows = self.passage_rows(f"{where} ORDER BY d.date DESC, d.id, p.seq LIMIT ? OFFSET ?", (label, norm, limit, offset))
+        return total, rows
+
+    def entity_mentions(self, doc_id: int, label: str, norm: str) -> list[tuple[int, int, int, int]]:
+        """(page, block, start, end) of an entity's mentions in a document; a law's
+        mentions include its provisions ("4 kap. 1 § SoL" mentions SoL)."""
+        sql = "SELECT page, block, start, end FROM entities WHERE doc_id=? AND ((label=? AND norm=?)"
+        args: list = [doc_id, label, norm]
+        if label == "LAW":
+            sql += " OR (label='PROVISION' AND norm LIKE ? ESCAPE '\\')"
+            args.append(_like_escape(norm) + " %")
+        return [tuple(r) for r in self.db.execute(sql + ")", args)]
+
+    def document_passages(self, doc_id: int) -> list[dict]:
+        return self.passage_rows("p.doc_id=? ORDER BY p.seq", (doc_id,))
+
     # --- passages --------------------------------------------------------------
 
     def replace_passages(self, doc_id: int, passages, facets: dict[str, list[tuple[str, str]]], terms: dict[str, str]) -> None:

@@ -80,6 +80,25 @@ class Gazetteer:
         m = self.municipalities.get(code)
         return m.name if m else None
 
+    def display_name(self, label: str, norm: str) -> str | None:
+        """A readable name for a canonical id where the id itself is a code
+        (municipality and county codes, SFS numbers); None where the id reads well."""
+        if label == "KOMMUN":
+            return self.municipality_name(norm)
+        if label == "LAN" and norm in self.counties:
+            return self.counties[norm].name
+        if label == "LAW" and norm in self.laws:
+            return self.laws[norm].name
+        if label == "PROVISION":
+            sfs, _, where = norm.partition(" ")
+            law = self.laws.get(sfs)
+            if law:
+                # "3 kap. 5 § SoL": the abbreviation, else the shortest one-word name
+                abbrev = [a for a in law.aliases if len(a) <= 6 and not a.islower() and " " not in a]
+                words = sorted((a for a in (law.name, *law.aliases) if " " not in a), key=len)
+                return f"{where} {(abbrev or words or [law.name])[0]}".strip()
+        return None
+
     def county_of(self, municipality_code: str) -> str | None:
         m = self.municipalities.get(municipality_code)
         return m.county_code if m else None

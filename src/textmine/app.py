@@ -1,0 +1,312 @@
+"""FastAPI routes: the Swedish search UI (server-rendered with Jinja2, works without
+JavaScript) and its JSON twins under /api, which return what the CLI prints with --json.
+OpenAPI documentation is at /docs.
+
+Routes only: what the pages show is prepared in webview.py, data comes from the store
+and the searcher held by server.WebState. Every error a user can cause is a 4xx with a
+one-line message (HTML page or {"error": ...} under /api), never a 500."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import traceback
+from collections import Counter
+from importlib import resources
+from typing import Optional
+
+from fastapi import Depends, FastAPI, Path as PathParam, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import __version__, webview
+from .errors import NotFound, StoreError, TextmineError
+from .index import lexical
+from .nlp.gazetteer import load_gazetteer
+from .pageimage import page_png, source_file
+from .search import QueryError
+from .server import WebState
+from .webview import PER_PAGE, SearchParams
+
+ENTITY_PAGE_SIZE = 20
+SIMILAR_K = 5
+
+
+def _templates() -> Environment:
+    folder = resources.files("textmine.web") / "templates"
+    env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(type_name=webview.type_name, label_name=webview.label_name, mode_names=webview.MODE_NAMES,
+                       doc_types=webview.DOC_TYPES, version=__version__)
+    env.filters["entity_url"] = lambda e: f"/entities/{e['label']}/{_quote(e['norm'])}"
+    return env
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def search_params(
+    q: Optional[str] = Query(None, description="Frågan eller sökorden, på svenska."),
+    mode: Optional[str] = Query(None, description="hybrid (standard), semantic eller keyword."),
+    type: Optional[str] = Query(None, description="Dokumenttyp, t.ex. court_ruling."),
+    county: Optional[str] = Query(None, description="Län: namn (Örebro län) eller länskod (18)."),
+    municipality: Optional[str] = Query(None, description="Kommun: namn eller SCB-kod."),
+    court: Optional[str] = Query(None, description="Domstol (del av namnet)."),
+    year_from: Optional[str] = Query(None, description="Dokument daterade detta år eller senare."),
+    year_to: Optional[str] = Query(None, description="Dokument daterade detta år eller tidigare."),
+    entity: Optional[str] = Query(None, description="Avsnitt som nämner detta kanoniska id (se /api/entities)."),
+    page: Optional[str] = Query(None, description="Resultatsida, 1 och uppåt."),
+) -> SearchParams:
+    return SearchParams.from_query(dict(q=q, mode=mode, type=type, county=county, municipality=municipality, court=court,
+                                        year_from=year_from, year_to=year_to, entity=entity, page=page))
+
+
+def create_app(state: WebState) -> FastAPI:
+    app = FastAPI(
+        title="textmine",
+        version=__version__,
+        description="Sök i domar, rapporter och granskningar om aktiv medverkan till bosättning i annan kommun. "
+                    "Varje HTML-sida har en JSON-tvilling under /api.",
+    )
+    templates = _templates()
+    app.mount("/static", StaticFiles(directory=str(resources.files("textmine.web") / "static")), name="static")
+
+    def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+        html = templates.get_template(name).render(request=request, **context)
+        return HTMLResponse(html, status_code=status)
+
+    # --- errors ------------------------------------------------------------------------
+
+    def error_response(request: Request, status: int, message: str) -> Response:
+        message = " ".join(str(message).split())[:300]
+        if request.url.path.startswith("/api") or request.url.path.endswith(".csv"):
+            return JSONResponse({"error": message, "status": status}, status_code=status)
+        return render(request, "error.html", status=status, status_code=status, message=message)
+
+    @app.exception_handler(TextmineError)
+    async def textmine_error(request: Request, exc: TextmineError):
+        status = 404 if isinstance(exc, NotFound) else 503 if isinstance(exc, StoreError) else 400
+        return error_response(request, status, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        parts = []
+        for err in exc.errors()[:3]:
+            where = ".".join(str(x) for x in err.get("loc", ())[1:]) or "förfrågan"
+            parts.append(f"{where}: {err.get('msg', 'ogiltigt värde')}")
+        return error_response(request, 400, "ogiltig parameter: " + "; ".join(parts))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        message = "sidan finns inte" if exc.status_code == 404 else str(exc.detail)
+        return error_response(request, exc.status_code, message)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):  # a bug: say so in one line, log the rest
+        traceback.print_exception(exc, file=sys.stderr)
+        return error_response(request, 500, f"internt fel ({exc.__class__.__name__}); se serverns logg")
+
+    # --- search ------------------------------------------------------------------------
+
+    def run_search(params: SearchParams, k: int = PER_PAGE, offset: int | None = None):
+        if params.is_empty():
+            return None
+        offset = (params.page - 1) * PER_PAGE if offset is None else offset
+        return state.searcher().search(params.q, k=k, mode=params.mode, filters=params.filters(), offset=offset)
+
+    @app.get("/", response_class=HTMLResponse, summary="Söksidan")
+    def search_page(request: Request, params: SearchParams = Depends(search_params)):
+        result = run_search(params)
+        context = dict(params=params, ready=webview.READY_SEARCHES, chips=webview.active_filter_chips(params))
+        if result is None:
+            store = state.store()
+            context["stats"] = store.stats()
+            context["types"] = Counter(d["doc_type"] for d in store.list_documents())
+            return render(request, "search.html", **context)
+        hits = [dict(h.to_json(), snippet=webview.snippet(h.text, h.highlights)) for h in result.hits]
+        last_page = max(1, min(webview.MAX_PAGE, math.ceil(result.candidates / PER_PAGE)))
+        if len(result.hits) < PER_PAGE:
+            last_page = params.page
+        return render(request, "search.html", result=result, hits=hits, groups=webview.facet_groups(params, result.facets),
+                      pages=webview.page_links(params.page, last_page, lambda n: params.url(page=n)),
+                      first_rank=(params.page - 1) * PER_PAGE + 1, **context)
+
+    @app.get("/api/search", summary="Sök avsnitt (samma parametrar som söksidan)")
+    def api_search(params: SearchParams = Depends(search_params)):
+        if not params.q and not params.active_filters():
+            raise QueryError("ange en fråga (q) eller minst ett filter")
+        result = run_search(params)
+        return dict(result.to_json(), page=params.page, per_page=PER_PAGE,
+                    params={k: v for k, v in params.__dict__.items() if v not in ("", None)})
+
+    @app.get("/search.csv", summary="Resultatlistan som CSV (upp till 200 träffar)")
+    def search_csv(request: Request, params: SearchParams = Depends(search_params),
+                   sep: str = Query("semicolon", description="semicolon (Excel, svenska inställningar) eller comma")):
+        if sep not in ("semicolon", "comma"):
+            raise QueryError("sep måste vara semicolon eller comma")
+        if params.is_empty():
+            raise QueryError("ange en fråga (q) eller minst ett filter")
+        result = run_search(params, k=webview.CSV_MAX_HITS, offset=0)
+        base = str(request.base_url).rstrip("/")
+        body = webview.hits_csv([h.to_json() for h in result.hits], base, ";" if sep == "semicolon" else ",")
+        return Response(body, media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="textmine-traffar.csv"'})
+
+    # --- documents ---------------------------------------------------------------------
+
+    @app.get("/documents", response_class=HTMLResponse, summary="Alla dokument")
+    def documents_page(request: Request, type: Optional[str] = Query(None, description="Dokumenttyp.")):
+        if type and type not in webview.DOC_TYPES:
+            raise QueryError(f"okänd dokumenttyp '{type[:40]}'")
+        docs = state.store().list_documents(type or None)
+        return render(request, "documents.html", docs=docs, doc_type=type)
+
+    @app.get("/api/documents", summary="Alla dokument (som `textmine docs --json`)")
+    def api_documents(type: Optional[str] = Query(None, description="Dokumenttyp.")):
+        return state.store().list_documents(type or None)
+
+    def load_document(doc_id: int):
+        store = state.store()
+        doc = store.get_document(doc_id)
+        row = store.db.execute("SELECT * FROM documents WHERE id=?", (doc_id,)).fetchone()
+        return doc, dict(row)
+
+    @app.get("/documents/{doc_id}", response_class=HTMLResponse, summary="Ett dokument, sida för sida")
+    def document_page(
+        request: Request,
+        doc_id: int = PathParam(..., ge=1, le=2**62),
+        page: Optional[int] = Query(None, ge=1, le=100_000, description="Sidan att visa och rulla till."),
+        passage: Optional[str] = Query(None, max_length=64, description="Avsnittet (träffen) att markera."),
+        q: Optional[str] = Query(None, max_length=webview.MAX_QUERY_CHARS, description="Sökord att markera."),
+    ):
+        doc, row = load_document(doc_id)
+        if page is not None and page > doc.n_pages:
+            raise NotFound(f"sidan {page} finns inte: dokumentet har {doc.n_pages} sidor")
+        hit = None
+        if passage:
+            hit = state.store().passage_by_id(passage)
+            if hit["doc_id"] != doc_id:
+                raise NotFound(f"avsnittet {passage} hör inte till detta dokument")
+            page = page or hit["page_start"]
+        terms = lexical.query_terms(q) if q else []
+        view = webview.document_view(doc, hit, terms)
+        similar_to = hit or webview.first_passage_on(state.store().document_passages(doc_id), page or 1)
+        similar = []
+        if similar_to:
+            similar = [h.to_json() for h in state.searcher().similar(similar_to["passage_id"], k=SIMILAR_K).hits]
+            for h in similar:
+                h["snippet"] = webview.snippet(h["text"], [], 240)
+        return render(request, "document.html", doc=doc, row=row, view=view, page=page, hit=hit, q=q or "",
+                      similar=similar, similar_to=similar_to, entities=webview.document_entities(doc))
+
+    @app.get("/api/documents/{doc_id}", summary="Ett dokument (som `textmine show --json`)")
+    def api_document(doc_id: int = PathParam(..., ge=1, le=2**62),
+                     page: Optional[int] = Query(None, ge=1, le=100_000, description="Bara denna sida.")):
+        doc, _ = load_document(doc_id)
+        if page is not None:
+            if page > doc.n_pages:
+                raise NotFound(f"sidan {page} finns inte: dokumentet har {doc.n_pages} sidor")
+            doc.pages = [p for p in doc.pages if p.number == page]
+        return doc.to_json()
+
+    @app.get("/documents/{doc_id}/pages/{page}.png", summary="Sidbild ur PDF:en")
+    def page_image(doc_id: int = PathParam(..., ge=1, le=2**62), page: int = PathParam(..., ge=1, le=100_000)):
+        _, row = load_document(doc_id)
+        png = page_png(state.home, row["path"], row["sha256"], page, row["n_pages"])
+        return FileResponse(png, media_type="image/png", headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/documents/{doc_id}/file", summary="Originalfilen (öppnas på sidan med #page=N)")
+    def original_file(doc_id: int = PathParam(..., ge=1, le=2**62)):
+        _, row = load_document(doc_id)
+        f = source_file(row["path"], row["sha256"])
+        media = {"pdf": "application/pdf", "txt": "text/plain; charset=utf-8",
+                 "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}.get(row["format"])
+        disposition = "inline" if row["format"] in ("pdf", "txt") else "attachment"
+        return FileResponse(f, media_type=media, filename=f.name, content_disposition_type=disposition)
+
+    @app.get("/api/passages/{passage_id}/similar", summary="Liknande avsnitt i andra dokument (som `textmine similar --json`)")
+    def api_similar(passage_id: str = PathParam(..., max_length=64), k: int = Query(10, ge=1, le=100)):
+        return state.searcher().similar(passage_id, k=k).to_json()
+
+    # --- entities ----------------------------------------------------------------------
+
+    def entity_rows(label: Optional[str], limit: int) -> list[dict]:
+        if label and label not in webview.LABELS:
+            raise QueryError(f"okänd etikett '{label[:40]}': använd {', '.join(webview.LABELS)}")
+        rows = state.store().entity_counts(label or None)
+        gaz = load_gazetteer()
+        for r in rows:
+            r["name"] = gaz.display_name(r["label"], r["norm"])
+        return rows[:limit] if limit else rows
+
+    @app.get("/entities", response_class=HTMLResponse, summary="Entiteter: kommuner, län, domstolar, lagrum ...")
+    def entities_page(request: Request, label: Optional[str] = Query(None, description="Bara denna etikett.")):
+        rows = entity_rows(label, 0)
+        groups: dict[str, list[dict]] = {}
+        for r in rows:
+            if r["label"] in webview.BROWSABLE_LABELS:
+                groups.setdefault(r["label"], []).append(r)
+        order = [lab for lab in webview.BROWSABLE_LABELS if lab in groups]
+        return render(request, "entities.html", groups=groups, order=order, label=label,
+                      per_group=0 if label else 12)
+
+    @app.get("/api/entities", summary="Entiteter med antal (som `textmine entities --json`)")
+    def api_entities(label: Optional[str] = Query(None, description="Bara denna etikett, t.ex. PROVISION."),
+                     limit: int = Query(0, ge=0, le=100_000, description="Högst så många (0 = alla).")):
+        return entity_rows(label, limit)
+
+    def entity_data(label: str, norm: str, page: int) -> tuple[dict, list[dict]]:
+        if label not in webview.LABELS:
+            raise QueryError(f"okänd etikett '{label[:40]}': använd {', '.join(webview.LABELS)}")
+        store = state.store()
+        documents = store.entity_documents(label, norm)
+        if not documents:
+            raise NotFound(f"inget dokument nämner {webview.label_name(label).lower()} '{norm[:80]}'")
+        total, rows = store.entity_passages(label, norm, ENTITY_PAGE_SIZE, (page - 1) * ENTITY_PAGE_SIZE)
+        by_year = Counter((d["date"] or "okänt")[:4] for d in documents)
+        by_type = Counter(d["doc_type"] for d in documents)
+        passages = [
+            {"passage_id": r["passage_id"], "doc_id": r["doc_id"], "title": r["title"], "doc_type": r["doc_type"],
+             "date": r["date"], "page": r["page_start"], "page_end": r["page_end"], "text": r["text"],
+             "heading_path": json.loads(r["heading_path"] or "[]")}
+            for r in rows
+        ]
+        return {
+            "label": label, "norm": norm, "name": load_gazetteer().display_name(label, norm),
+            "documents": documents, "mentions": sum(d["mentions"] for d in documents),
+            "by_year": dict(sorted(by_year.items())), "by_type": dict(by_type.most_common()),
+            "passages": passages, "passages_total": total, "page": page, "per_page": ENTITY_PAGE_SIZE,
+        }, rows
+
+    @app.get("/entities/{label}/{norm:path}", response_class=HTMLResponse, summary="En entitet: dokument och avsnitt")
+    def entity_page(request: Request, label: str = PathParam(..., max_length=20), norm: str = PathParam(..., max_length=300),
+                    page: int = Query(1, ge=1, le=10_000)):
+        data, rows = entity_data(label, norm, page)
+        store = state.store()
+        mentions: dict[int, list] = {}
+        for p, r in zip(data["passages"], rows):
+            if r["doc_id"] not in mentions:
+                mentions[r["doc_id"]] = store.entity_mentions(r["doc_id"], label, norm)
+            marks = webview.passage_ranges(json.loads(r["spans"] or "[]"), mentions[r["doc_id"]])
+            p["snippet"] = webview.snippet(p["text"], marks, 320)
+        last_page = max(1, math.ceil(data["passages_total"] / ENTITY_PAGE_SIZE))
+        pages = webview.page_links(page, last_page, lambda n: f"{webview.entity_href(label, norm)}?page={n}#passages")
+        return render(request, "entity.html", e=data, pages=pages)
+
+    @app.get("/api/entities/{label}/{norm:path}", summary="En entitet: dokument, avsnitt, antal per år och typ")
+    def api_entity(label: str = PathParam(..., max_length=20), norm: str = PathParam(..., max_length=300),
+                   page: int = Query(1, ge=1, le=10_000)):
+        return entity_data(label, norm, page)[0]
+
+    @app.get("/api/stats", summary="Vad lagret innehåller")
+    def api_stats():
+        return state.store().stats()
+
+    return app
