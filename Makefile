@@ -6,7 +6,7 @@ TEXTMINE := $(VENV)/bin/textmine
 STAMP := $(VENV)/.install-stamp
 HOME_DIR ?= indexes
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := tesseract-ocr tesseract-ocr-swe poppler-utils
+APT_PACKAGES := tesseract-ocr tesseract-ocr-swe poppler-utils chromium
 
 .PHONY: install system-deps model run test bench corpus clean
 
@@ -17,9 +17,10 @@ install: system-deps $(STAMP) model
 model: $(STAMP)
 	@$(PY) -m textmine.embed
 
-# Debian packages: OCR (Tesseract with Swedish) and pdftotext for the benchmark.
+# Debian packages: OCR (Tesseract with Swedish), pdftotext for the benchmark and
+# chromium for the browser tests (Playwright drives it; it never downloads a browser).
 system-deps:
-	@if ! command -v tesseract >/dev/null || ! tesseract --list-langs 2>/dev/null | grep -qx swe || ! command -v pdftotext >/dev/null; then \
+	@if ! command -v tesseract >/dev/null || ! tesseract --list-langs 2>/dev/null | grep -qx swe || ! command -v pdftotext >/dev/null || ! command -v chromium >/dev/null; then \
 		echo "installing $(APT_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
 	fi
@@ -34,7 +35,7 @@ $(STAMP): pyproject.toml Makefile
 
 run: install
 	$(TEXTMINE) ingest corpus --home $(HOME_DIR)
-	$(TEXTMINE) docs --home $(HOME_DIR)
+	$(TEXTMINE) serve --home $(HOME_DIR) --host 127.0.0.1 --port 8000
 
 test: install
 	$(PY) -m pytest -q
@@ -44,6 +45,7 @@ bench: install
 	$(PY) benchmarks/ner.py
 	$(PY) benchmarks/retrieval.py
 	$(PY) benchmarks/latency.py
+	$(PY) benchmarks/web.py
 
 # Re-render the demo corpus from corpus/sources (needs reportlab, in .[dev]).
 corpus: install

@@ -64,8 +64,10 @@ READY_SEARCHES = [
         "title": "Fall av aktiv medverkan",
         "description": "Avsnitt som beskriver hur en kommun fått en person att flytta till en annan kommun: "
                        "krav på att söka bostad på annan ort, betald hyra eller flytt, förmedlad lägenhet.",
-        "params": {"q": "kommunen medverkade aktivt till att personen flyttade till en annan kommun genom krav på att "
-                        "söka bostad på annan ort eller genom att betala hyra och flyttkostnader"},
+        # phrased as a case is told (what the committee did), not as the phenomenon is
+        # named: the latter finds reports about social dumping rather than cases of it
+        "params": {"q": "socialnämnden förmedlade en lägenhet i en annan kommun, betalade hyra eller flytt, "
+                        "eller krävde att personen sökte bostad på annan ort"},
     },
     {
         "key": "goda-exempel",
