@@ -55,6 +55,25 @@ def corpus_home(tmp_path_factory):
     return home
 
 
+@pytest.fixture(scope="session")
+def web_state(corpus_home):
+    """What the web server holds (store, model, index) over the demo corpus store."""
+    from textmine.server import WebState
+
+    state = WebState(corpus_home)
+    state.warm()
+    return state
+
+
+@pytest.fixture(scope="session")
+def client(web_state):
+    from fastapi.testclient import TestClient
+
+    from textmine.app import create_app
+
+    return TestClient(create_app(web_state), raise_server_exceptions=False)
+
+
 def run_cli(*args: str, check: bool = False, env: dict | None = None, input: str | None = None):
     full_env = dict(os.environ)
     full_env.pop("TEXTMINE_HOME", None)

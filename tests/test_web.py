@@ -22,24 +22,6 @@ RULINGS = {"kr-stockholm-2019-8812-18.pdf", "hfd-2023-ref-31.pdf", "fr-malmo-202
            "fr-harnosand-2021-1540-21.pdf", "kr-sundsvall-2022-987-22.pdf", "fr-stockholm-2018-4155-18.pdf"}
 
 
-@pytest.fixture(scope="session")
-def web_state(corpus_home):
-    from textmine.server import WebState
-
-    state = WebState(corpus_home)
-    state.warm()
-    return state
-
-
-@pytest.fixture(scope="session")
-def client(web_state):
-    from fastapi.testclient import TestClient
-
-    from textmine.app import create_app
-
-    return TestClient(create_app(web_state), raise_server_exceptions=False)
-
-
 def api(client, url, status=200):
     r = client.get(url)
     assert r.status_code == status, (url, r.status_code, r.text[:300])
@@ -344,3 +326,25 @@ def test_serve_binds_to_localhost_by_default_and_reports_a_busy_port(corpus_home
     assert proc.returncode != 0 and proc.stderr.count("\n") == 1 and f"127.0.0.1:{port}" in proc.stderr
     missing = run_cli("serve", "--home", "/nonexistent/store", "--port", "1")
     assert missing.returncode != 0 and missing.stderr.startswith("error:")
+
+
+def test_concurrent_searches_agree_with_one_at_a_time(web_state):
+    """Many requests at once (the web server's worker threads and its batching
+    embedding thread) give the same results as one request at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from textmine.index import lexical
+
+    queries = ["hyra deposition", "försörjningsstöd annan kommun", "överenskommelse informationsöverföring", "barnfamiljer flytt",
+               "skyddat boende", "sekretess samtycke", "bostadssökande hushåll", "prövningstillstånd kammarrätt"] * 3
+    alone = {q: [h.passage_id for h in web_state.searcher().search(q).hits] for q in set(queries)}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(lambda q: (q, [h.passage_id for h in web_state.searcher().search(q).hits]), queries))
+    for q, ids in together:
+        assert ids == alone[q], q
+    # the stemmer is shared: stems made in parallel equal stems made one by one
+    words = sorted({w for q in queries for w in q.split()} | {"kommunernas", "bostäderna", "överenskommelserna"})
+    expected = [lexical._stemmer.stemWord(w) for w in words]
+    lexical.stem.cache_clear()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(lexical.stem, words * 20)) == expected * 20

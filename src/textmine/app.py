@@ -17,8 +17,9 @@ from importlib import resources
 from typing import Optional
 
 from fastapi import Depends, FastAPI, Path as PathParam, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,11 +29,19 @@ from .errors import NotFound, StoreError, TextmineError
 from .index import lexical
 from .nlp.gazetteer import load_gazetteer
 from .pageimage import page_png, source_file
-from .search import QueryError
-from .server import WebState
+from .search import QueryError, clean_query
+from .server import WORKER_THREADS, WebState
 from .webview import PER_PAGE, SearchParams
 
 ENTITY_PAGE_SIZE = 20
+
+
+def json_response(data, status: int = 200) -> Response:
+    """JSON as the CLI prints it (UTF-8, not ASCII-escaped). Returned as a Response so
+    FastAPI does not walk the data through jsonable_encoder first: for a search result
+    that walk cost more than the search."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return Response(body, status_code=status, media_type="application/json")
 SIMILAR_K = 5
 
 
@@ -69,7 +78,19 @@ def search_params(
 
 
 def create_app(state: WebState) -> FastAPI:
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app):
+        import anyio.to_thread
+
+        # few worker threads: requests are CPU-bound Python holding the GIL, and 40
+        # threads (the default) convoy on it; see server.WORKER_THREADS
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="textmine",
         version=__version__,
         description="Sök i domar, rapporter och granskningar om aktiv medverkan till bosättning i annan kommun. "
@@ -87,7 +108,7 @@ def create_app(state: WebState) -> FastAPI:
     def error_response(request: Request, status: int, message: str) -> Response:
         message = " ".join(str(message).split())[:300]
         if request.url.path.startswith("/api") or request.url.path.endswith(".csv"):
-            return JSONResponse({"error": message, "status": status}, status_code=status)
+            return json_response({"error": message, "status": status}, status)
         return render(request, "error.html", status=status, status_code=status, message=message)
 
     @app.exception_handler(TextmineError)
@@ -121,9 +142,20 @@ def create_app(state: WebState) -> FastAPI:
         offset = (params.page - 1) * PER_PAGE if offset is None else offset
         return state.searcher().search(params.q, k=k, mode=params.mode, filters=params.filters(), offset=offset)
 
+    async def search_async(params: SearchParams, k: int = PER_PAGE, offset: int | None = None):
+        """Wait for the query vector without holding a worker thread (the embedding
+        thread batches concurrent queries), then search in a worker thread."""
+        query = clean_query(params.q)
+        if query and params.mode != "keyword":
+            await state.encoder().prefetch(query)
+        return await run_in_threadpool(run_search, params, k, offset)
+
     @app.get("/", response_class=HTMLResponse, summary="Söksidan")
-    def search_page(request: Request, params: SearchParams = Depends(search_params)):
-        result = run_search(params)
+    async def search_page(request: Request, params: SearchParams = Depends(search_params)):
+        result = await search_async(params)
+        return await run_in_threadpool(_search_page, request, params, result)
+
+    def _search_page(request: Request, params: SearchParams, result):
         context = dict(params=params, ready=webview.READY_SEARCHES, chips=webview.active_filter_chips(params))
         if result is None:
             store = state.store()
@@ -139,21 +171,21 @@ def create_app(state: WebState) -> FastAPI:
                       first_rank=(params.page - 1) * PER_PAGE + 1, **context)
 
     @app.get("/api/search", summary="Sök avsnitt (samma parametrar som söksidan)")
-    def api_search(params: SearchParams = Depends(search_params)):
+    async def api_search(params: SearchParams = Depends(search_params)):
         if not params.q and not params.active_filters():
             raise QueryError("ange en fråga (q) eller minst ett filter")
-        result = run_search(params)
-        return dict(result.to_json(), page=params.page, per_page=PER_PAGE,
-                    params={k: v for k, v in params.__dict__.items() if v not in ("", None)})
+        result = await search_async(params)
+        return json_response(dict(result.to_json(), page=params.page, per_page=PER_PAGE,
+                                  params={k: v for k, v in params.__dict__.items() if v not in ("", None)}))
 
     @app.get("/search.csv", summary="Resultatlistan som CSV (upp till 200 träffar)")
-    def search_csv(request: Request, params: SearchParams = Depends(search_params),
+    async def search_csv(request: Request, params: SearchParams = Depends(search_params),
                    sep: str = Query("semicolon", description="semicolon (Excel, svenska inställningar) eller comma")):
         if sep not in ("semicolon", "comma"):
             raise QueryError("sep måste vara semicolon eller comma")
         if params.is_empty():
             raise QueryError("ange en fråga (q) eller minst ett filter")
-        result = run_search(params, k=webview.CSV_MAX_HITS, offset=0)
+        result = await search_async(params, k=webview.CSV_MAX_HITS, offset=0)
         base = str(request.base_url).rstrip("/")
         body = webview.hits_csv([h.to_json() for h in result.hits], base, ";" if sep == "semicolon" else ",")
         return Response(body, media_type="text/csv; charset=utf-8",
@@ -170,7 +202,7 @@ def create_app(state: WebState) -> FastAPI:
 
     @app.get("/api/documents", summary="Alla dokument (som `textmine docs --json`)")
     def api_documents(type: Optional[str] = Query(None, description="Dokumenttyp.")):
-        return state.store().list_documents(type or None)
+        return json_response(state.store().list_documents(type or None))
 
     def load_document(doc_id: int):
         store = state.store()
@@ -214,7 +246,7 @@ def create_app(state: WebState) -> FastAPI:
             if page > doc.n_pages:
                 raise NotFound(f"sidan {page} finns inte: dokumentet har {doc.n_pages} sidor")
             doc.pages = [p for p in doc.pages if p.number == page]
-        return doc.to_json()
+        return json_response(doc.to_json())
 
     @app.get("/documents/{doc_id}/pages/{page}.png", summary="Sidbild ur PDF:en")
     def page_image(doc_id: int = PathParam(..., ge=1, le=2**62), page: int = PathParam(..., ge=1, le=100_000)):
@@ -233,7 +265,7 @@ def create_app(state: WebState) -> FastAPI:
 
     @app.get("/api/passages/{passage_id}/similar", summary="Liknande avsnitt i andra dokument (som `textmine similar --json`)")
     def api_similar(passage_id: str = PathParam(..., max_length=64), k: int = Query(10, ge=1, le=100)):
-        return state.searcher().similar(passage_id, k=k).to_json()
+        return json_response(state.searcher().similar(passage_id, k=k).to_json())
 
     # --- entities ----------------------------------------------------------------------
 
@@ -260,7 +292,7 @@ def create_app(state: WebState) -> FastAPI:
     @app.get("/api/entities", summary="Entiteter med antal (som `textmine entities --json`)")
     def api_entities(label: Optional[str] = Query(None, description="Bara denna etikett, t.ex. PROVISION."),
                      limit: int = Query(0, ge=0, le=100_000, description="Högst så många (0 = alla).")):
-        return entity_rows(label, limit)
+        return json_response(entity_rows(label, limit))
 
     def entity_data(label: str, norm: str, page: int) -> tuple[dict, list[dict]]:
         if label not in webview.LABELS:
@@ -303,10 +335,10 @@ def create_app(state: WebState) -> FastAPI:
     @app.get("/api/entities/{label}/{norm:path}", summary="En entitet: dokument, avsnitt, antal per år och typ")
     def api_entity(label: str = PathParam(..., max_length=20), norm: str = PathParam(..., max_length=300),
                    page: int = Query(1, ge=1, le=10_000)):
-        return entity_data(label, norm, page)[0]
+        return json_response(entity_data(label, norm, page)[0])
 
     @app.get("/api/stats", summary="Vad lagret innehåller")
     def api_stats():
-        return state.store().stats()
+        return json_response(state.store().stats())
 
     return app

@@ -198,7 +198,10 @@ class Searcher:
         return self.index.search(qv, limit)
 
     def _vectors(self, ids: list[int]) -> np.ndarray:
-        from .indexing import vectors_for
+        vecs = self.index.vectors(ids)
+        if vecs is not None:
+            return vecs
+        from .indexing import vectors_for  # the index lags the store: read the cache
 
         return vectors_for(self.store, self.embedder.model_name, self.embedder.dimension)(np.array(ids, dtype=np.int64))
 
@@ -216,13 +219,10 @@ class Searcher:
         if query and mode == "hybrid" and not filters.active():
             # embedding + FAISS release the GIL and touch no SQLite: run them beside the
             # keyword query, so a hybrid query waits for the slower of the two, not both
-            from concurrent.futures import ThreadPoolExecutor
-
-            index = self.index  # load in this thread before handing it over
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                future = pool.submit(lambda: index.search(self.embedder.embed_queries([query])[0], CANDIDATES))
-                ranked["keyword"] = self.keyword(query, filters)
-                ranked["semantic"] = future.result()
+            index, embedder = self.index, self.embedder  # load in this thread before handing over
+            future = _pool().submit(lambda: index.search(embedder.embed_queries([query])[0], CANDIDATES))
+            ranked["keyword"] = self.keyword(query, filters)
+            ranked["semantic"] = future.result()
         else:
             if query and mode in ("hybrid", "keyword"):
                 ranked["keyword"] = self.keyword(query, filters)
@@ -231,17 +231,19 @@ class Searcher:
         if not query:
             ranked["browse"] = [(i, 0.0) for i in self.store.filtered_passage_ids(*filters.sql())[:CANDIDATES]]
         fused = fuse(ranked)
-        rows = self.store.passages_by_rowid([i for i, _ in fused])
-        facets_by_passage = self.store.passage_facets([i for i, _ in fused])
-        chosen = self._diversify(fused, rows, offset + k)
+        ids = [i for i, _ in fused]
+        chosen = self._diversify(fused, offset + k)[offset:offset + k]
+        page_ids = [i for i, _ in chosen]
+        full = self.store.passages_by_rowid(page_ids)  # text only for the page shown
+        facets_by_passage = self.store.passage_facets(page_ids)
         terms = lexical.query_terms(query) if query else []
         ranks = {name: {i: r + 1 for r, (i, _) in enumerate(lst)} for name, lst in ranked.items()}
         hits = [
-            self._hit(rows[i], score, terms, facets_by_passage.get(i, []), {n: ranks[n].get(i) for n in ranks})
-            for i, score in chosen[offset:offset + k]
+            self._hit(full[i], score, terms, facets_by_passage.get(i, []), {n: ranks[n].get(i) for n in ranks})
+            for i, score in chosen
         ]
         return SearchResult(
-            query=query, mode=mode, hits=hits, facets=facet_counts(rows, facets_by_passage, [i for i, _ in fused]),
+            query=query, mode=mode, hits=hits, facets=facet_counts(self.store, ids),
             candidates=len(fused), took_ms=(time.perf_counter() - started) * 1000,
         )
 
@@ -253,51 +255,63 @@ class Searcher:
             raise QueryError(f"passage {passage_id} has no embedding yet: run `textmine reindex`")
         qv = np.frombuffer(blob, dtype=np.float32)
         found = [(i, s) for i, s in self.semantic_by_vector(qv, Filters(), CANDIDATES) if i != row["id"]]
-        rows = self.store.passages_by_rowid([i for i, _ in found])
-        found = [(i, s) for i, s in found if rows[i]["doc_id"] != row["doc_id"]]  # from other documents
-        facets = self.store.passage_facets([i for i, _ in found])
-        chosen = self._diversify(found, rows, k)
-        hits = [self._hit(rows[i], s, [], facets.get(i, []), {"semantic": r + 1}) for r, (i, s) in enumerate(chosen[:k])]
+        rows = self.store.candidate_rows([i for i, _ in found])
+        found = [(i, s) for i, s in found if i in rows and rows[i]["doc_id"] != row["doc_id"]]  # from other documents
+        chosen = self._diversify(found, k)[:k]
+        full = self.store.passages_by_rowid([i for i, _ in chosen])
+        facets = self.store.passage_facets([i for i, _ in chosen])
+        hits = [self._hit(full[i], s, [], facets.get(i, []), {"semantic": r + 1}) for r, (i, s) in enumerate(chosen)]
         return SearchResult(query=f"similar:{passage_id}", mode="semantic", hits=hits,
-                            facets=facet_counts(rows, facets, [i for i, _ in found]), candidates=len(found),
+                            facets=facet_counts(self.store, [i for i, _ in found]), candidates=len(found),
                             took_ms=(time.perf_counter() - started) * 1000)
 
-    def _diversify(self, fused: list[tuple[int, float]], rows: dict, want: int) -> list[tuple[int, float]]:
+    def _diversify(self, fused: list[tuple[int, float]], want: int) -> list[tuple[int, float]]:
         """Keep the ranking, but at most MAX_PER_DOC passages per document in each page
-        of `want`, and no passage nearly identical to one already chosen."""
+        of `want`, and no passage nearly identical to one already chosen. Candidates are
+        read from the store in chunks, as far down the ranking as needed."""
         chosen: list[tuple[int, float]] = []
+        chosen_vectors: list[np.ndarray] = []
         per_doc: dict[int, int] = {}
         seen_hashes: set[str] = set()
-        vectors = {}
-        try:
-            ids = [i for i, _ in fused[: want * 4]]
-            if ids:
-                vecs = self._vectors(ids)
-                vectors = {i: v for i, v in zip(ids, vecs)}
-        except Exception:
-            vectors = {}
         deferred = []
-        for i, score in fused:
-            row = rows.get(i)
-            if row is None or row["content_hash"] in seen_hashes:
-                continue
-            v = vectors.get(i)
-            if v is not None and any(float(v @ vectors[j]) > DUPLICATE_COSINE for j, _ in chosen if j in vectors):
-                continue
-            if per_doc.get(row["doc_id"], 0) >= MAX_PER_DOC:
-                deferred.append((i, score))
-                continue
-            chosen.append((i, score))
-            seen_hashes.add(row["content_hash"])
-            per_doc[row["doc_id"]] = per_doc.get(row["doc_id"], 0) + 1
-            if len(chosen) >= want:
-                break
+        step = max(want * 4, 40)
+        for start in range(0, len(fused), step):
+            part = fused[start:start + step]
+            rows = self.store.candidate_rows([i for i, _ in part])
+            vectors = self._vectors_by_id([i for i, _ in part if i in rows], rows)
+            for i, score in part:
+                row = rows.get(i)
+                if row is None or row["content_hash"] in seen_hashes:
+                    continue
+                v = vectors.get(i)
+                if v is not None and chosen_vectors and float(np.max(np.stack(chosen_vectors) @ v)) > DUPLICATE_COSINE:
+                    continue
+                if per_doc.get(row["doc_id"], 0) >= MAX_PER_DOC:
+                    deferred.append((i, score))
+                    continue
+                chosen.append((i, score))
+                if v is not None:
+                    chosen_vectors.append(v)
+                seen_hashes.add(row["content_hash"])
+                per_doc[row["doc_id"]] = per_doc.get(row["doc_id"], 0) + 1
+                if len(chosen) >= want:
+                    return chosen
         # fewer distinct documents than a page: fill up with the held-back passages
         for item in deferred:
             if len(chosen) >= want:
                 break
             chosen.append(item)
         return chosen
+
+    def _vectors_by_id(self, ids: list[int], rows: dict) -> dict[int, np.ndarray]:
+        """Vectors of candidates: from the in-memory index, else from the store's cache."""
+        if not ids:
+            return {}
+        vecs = self.index.vectors(ids)
+        if vecs is not None:
+            return dict(zip(ids, vecs))
+        blobs = self.store.get_embeddings(self.embedder.model_name, list({rows[i]["content_hash"] for i in ids}))
+        return {i: np.frombuffer(blobs[rows[i]["content_hash"]], dtype=np.float32) for i in ids if rows[i]["content_hash"] in blobs}
 
     def _hit(self, row: dict, score: float, terms: list[str], facets: list[tuple[str, str]], ranks: dict) -> Hit:
         gaz = load_gazetteer()
@@ -311,6 +325,19 @@ class Searcher:
             text=row["text"], heading_path=json.loads(row["heading_path"] or "[]"), kind=row["kind"],
             highlights=[list(s) for s in lexical.highlight_spans(row["text"], terms)], entities=ents, ranks=ranks,
         )
+
+
+_POOL = None
+
+
+def _pool():
+    """Threads for the semantic half of hybrid queries, shared by all searches."""
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="semantic")
+    return _POOL
 
 
 def clean_query(query: str) -> str:
@@ -334,44 +361,24 @@ def fuse(ranked: dict[str, list[tuple[int, float]]]) -> list[tuple[int, float]]:
     return sorted(scores.items(), key=lambda x: -x[1])
 
 
-def facet_counts(rows: dict, facets: dict, ids: list[int]) -> dict:
-    """Counts over all candidates: type, county, municipality, court, year."""
+def facet_counts(store: Store, ids: list[int]) -> dict:
+    """Counts over all candidates: type, county, municipality, court, year, entity;
+    with names where the value is a code."""
     gaz = load_gazetteer()
-    out = {"doc_type": {}, "county": {}, "municipality": {}, "court": {}, "year": {}, "entity": {}}
-    entity_labels: dict[str, str] = {}
-    for i in ids:
-        row = rows.get(i)
-        if row is None:
-            continue
-        out["doc_type"][row["doc_type"]] = out["doc_type"].get(row["doc_type"], 0) + 1
-        if row["date"]:
-            y = row["date"][:4]
-            out["year"][y] = out["year"].get(y, 0) + 1
-        counties = {n for lab, n in facets.get(i, []) if lab == "LAN"}
-        if row["county"]:
-            counties.add(row["county"])
-        for c in counties:
-            out["county"][c] = out["county"].get(c, 0) + 1
-        for lab, n in facets.get(i, []):
-            if lab == "KOMMUN":
-                out["municipality"][n] = out["municipality"].get(n, 0) + 1
-            elif lab == "COURT" and n[:1].isupper():
-                out["court"][n] = out["court"].get(n, 0) + 1
-            if lab in ENTITY_FACET_LABELS:
-                out["entity"][n] = out["entity"].get(n, 0) + 1
-                entity_labels[n] = lab
+    tallies = store.facet_tallies(ids, ENTITY_FACET_LABELS)
+    labels = tallies.pop("labels")
 
     def named(kind: str, key: str) -> dict:
-        if kind == "entity":
-            name = gaz.display_name(entity_labels[key], key)
-            return {"label": entity_labels[key], **({"name": name} if name else {})}
         if kind == "county" and key in gaz.counties:
             return {"name": gaz.counties[key].name}
         if kind == "municipality" and key in gaz.municipalities:
             return {"name": gaz.municipalities[key].name}
+        if kind == "entity":
+            name = gaz.display_name(labels[key], key)
+            return {"label": labels[key], **({"name": name} if name else {})}
         return {}
 
     return {
         kind: [{"value": k, "count": v, **named(kind, k)} for k, v in sorted(counts.items(), key=lambda x: (-x[1], x[0]))]
-        for kind, counts in out.items()
+        for kind, counts in tallies.items()
     }

@@ -171,6 +171,7 @@ class Store:
             raise
         else:
             self.db.execute("COMMIT")
+            self._passage_count = None  # data_version does not move for this connection's own commits
 
     # --- documents -------------------------------------------------------------
 
@@ -337,6 +338,62 @@ class Store:
                 out[r["id"]] = r
         return out
 
+    def candidate_rows(self, rowids: list[int]) -> dict[int, dict]:
+        """What ranking needs of many candidates (no text): document, type, date,
+        county and content hash."""
+        out: dict[int, dict] = {}
+        keys = ("id", "doc_id", "content_hash", "doc_type", "date", "county")
+        for i in range(0, len(rowids), 500):
+            chunk = rowids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            cur = self.db.cursor()
+            cur.row_factory = None  # plain tuples: several times faster than sqlite3.Row here
+            for r in cur.execute(
+                "SELECT p.id, p.doc_id, p.content_hash, d.doc_type, d.date, d.county FROM passages p"
+                f" JOIN documents d ON d.id = p.doc_id WHERE p.id IN ({marks})", chunk
+            ):
+                out[r[0]] = dict(zip(keys, r))
+        return out
+
+    def facet_tallies(self, rowids: list[int], entity_labels: tuple[str, ...]) -> dict:
+        """Facet counts over candidate passages, counted in SQL: {kind: {value: count}}
+        for doc_type, year, county, municipality, court and entity, plus the label of
+        each entity value. A passage counts for a county when its document is that
+        county's or the passage names the county or one of its municipalities."""
+        ids = json.dumps(rowids)
+        inside = "IN (SELECT value FROM json_each(?1))"
+        out: dict = {"doc_type": {}, "county": {}, "municipality": {}, "court": {}, "year": {}, "entity": {}, "labels": {}}
+        cur = self.db.cursor()
+        cur.row_factory = None
+        for doc_type, year, n in cur.execute(
+            f"SELECT d.doc_type, substr(d.date, 1, 4), COUNT(*) FROM passages p JOIN documents d ON d.id = p.doc_id"
+            f" WHERE p.id {inside} GROUP BY 1, 2", (ids,)
+        ):
+            out["doc_type"][doc_type] = out["doc_type"].get(doc_type, 0) + n
+            if year:
+                out["year"][year] = out["year"].get(year, 0) + n
+        for county, n in cur.execute(
+            f"SELECT c, COUNT(*) FROM (SELECT passage AS pid, norm AS c FROM passage_facets WHERE passage {inside} AND label = 'LAN'"
+            f" UNION SELECT p.id, d.county FROM passages p JOIN documents d ON d.id = p.doc_id WHERE p.id {inside}"
+            f" AND d.county IS NOT NULL) GROUP BY c", (ids,)
+        ):
+            out["county"][county] = n
+        labels = ("KOMMUN", "COURT") + tuple(entity_labels)
+        marks = ",".join("?" * len(labels))
+        for label, norm, n in cur.execute(
+            f"SELECT label, norm, COUNT(*) FROM passage_facets WHERE passage {inside} AND label IN ({marks}) GROUP BY 1, 2",
+            (ids, *labels),
+        ):
+            if label == "KOMMUN":
+                out["municipality"][norm] = n
+            elif label == "COURT":
+                if norm[:1].isupper():  # a named court, not "förvaltningsrätt" in general
+                    out["court"][norm] = n
+            if label in entity_labels:
+                out["entity"][norm] = out["entity"].get(norm, 0) + n
+                out["labels"][norm] = label
+        return out
+
     def passage_by_id(self, passage_id: str) -> dict:
         rows = self.passage_rows("p.passage_id=?", (passage_id,))
         if not rows:
@@ -348,27 +405,38 @@ class Store:
         for i in range(0, len(rowids), 500):
             chunk = rowids[i:i + 500]
             marks = ",".join("?" * len(chunk))
-            for r in self.db.execute(f"SELECT passage, label, norm FROM passage_facets WHERE passage IN ({marks})", chunk):
-                out.setdefault(r["passage"], []).append((r["label"], r["norm"]))
+            cur = self.db.cursor()
+            cur.row_factory = None
+            for passage, label, norm in cur.execute(f"SELECT passage, label, norm FROM passage_facets WHERE passage IN ({marks})", chunk):
+                out.setdefault(passage, []).append((label, norm))
         return out
 
     def keyword_search(self, match: str, limit: int, filter_sql: str = "", filter_args: tuple = ()) -> list[tuple[int, float]]:
         """(passage rowid, BM25 score: higher is better) for an FTS5 MATCH expression."""
-        sql = (
-            "SELECT f.rowid AS id, -bm25(passages_fts) AS score FROM passages_fts f"
-            " JOIN passages p ON p.id = f.rowid JOIN documents d ON d.id = p.doc_id"
-            " WHERE passages_fts MATCH ?"
-        )
         if filter_sql:
-            sql += " AND " + filter_sql
-        sql += " ORDER BY bm25(passages_fts) LIMIT ?"
-        return [(r["id"], r["score"]) for r in self.db.execute(sql, (match, *filter_args, limit))]
+            sql = (
+                "SELECT f.rowid, -bm25(passages_fts) FROM passages_fts f"
+                " JOIN passages p ON p.id = f.rowid JOIN documents d ON d.id = p.doc_id"
+                f" WHERE passages_fts MATCH ? AND {filter_sql} ORDER BY bm25(passages_fts) LIMIT ?"
+            )
+        else:  # no join: every FTS row is a stored passage (the delete trigger keeps them in step)
+            sql = "SELECT rowid, -bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts) LIMIT ?"
+        cur = self.db.cursor()
+        cur.row_factory = None
+        return cur.execute(sql, (match, *filter_args, limit)).fetchall()
 
     def term_document_frequencies(self, terms: list[str]) -> dict[str, int]:
         return {t: (self.db.execute("SELECT doc FROM passages_vocab WHERE term = ?", (t,)).fetchone() or (0,))[0] for t in terms}
 
     def passage_count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+        """The number of passages, counted again only when the database has changed
+        (PRAGMA data_version moves when any connection commits)."""
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        cached = getattr(self, "_passage_count", None)
+        if cached is None or cached[0] != version or self.db.in_transaction:
+            cached = (version, self.db.execute("SELECT COUNT(*) FROM passages").fetchone()[0])
+            self._passage_count = cached
+        return cached[1]
 
     def filtered_passage_ids(self, filter_sql: str, filter_args: tuple) -> list[int]:
         sql = "SELECT p.id FROM passages p JOIN documents d ON d.id = p.doc_id"

@@ -10,6 +10,7 @@ word. Query terms are quoted for FTS5, so no user input can break the query synt
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 import snowballstemmer
@@ -17,6 +18,7 @@ import snowballstemmer
 WORD_RE = re.compile(r"[0-9a-zåäöéüæøA-ZÅÄÖÉÜÆØ]+(?:[:/-][0-9a-zåäöA-ZÅÄÖ]+)*")
 MIN_PART = 4
 _stemmer = snowballstemmer.stemmer("swedish")
+_stemmer_lock = threading.Lock()  # the stemmer keeps its word in itself: one thread at a time
 
 
 def vocabulary():
@@ -34,7 +36,8 @@ def stop_words() -> frozenset:
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+    with _stemmer_lock:
+        return _stemmer.stemWord(word)
 
 
 @lru_cache(maxsize=200_000)
@@ -97,12 +100,15 @@ def highlight_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
     """Character spans of the words in `text` whose stem (or a compound part's stem) is a
     query term: what a result page marks."""
     wanted = set(terms)
-    spans = []
-    for m in WORD_RE.finditer(text):
-        w = m.group(0).lower()
-        if stem(w) in wanted or any(stem(p) in wanted for p in compound_parts(w)):
-            spans.append((m.start(), m.end()))
-    return spans
+    if not wanted:
+        return []
+    return [(m.start(), m.end()) for m in WORD_RE.finditer(text) if not wanted.isdisjoint(word_stems(m.group(0).lower()))]
+
+
+@lru_cache(maxsize=200_000)
+def word_stems(word: str) -> frozenset:
+    """The stem of a word and of its compound parts: what a query term may match."""
+    return frozenset((stem(word), *(stem(p) for p in compound_parts(word))))
 
 
 # In a large collection a term found in more than this share of passages says little

@@ -111,6 +111,16 @@ class VectorIndex:
             _add(self.index, to_add, vectors_for)
         return {"added": int(len(to_add)), "removed": int(len(to_remove)), "rebuilt": bool(rebuild), "count": int(self.index.ntotal), "kind": kind}
 
+    def vectors(self, ids) -> np.ndarray | None:
+        """The stored vectors of these passage ids, read from memory (IDMap2 keeps the
+        id -> vector map); None when one of them is not in the index (not yet synced)."""
+        if len(ids) == 0:
+            return np.zeros((0, self.manifest.dimension), dtype=np.float32)
+        try:
+            return self.index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+        except RuntimeError:
+            return None
+
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         if self.index.ntotal == 0:
             return []
