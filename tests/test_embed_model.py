@@ -283,3 +283,18 @@ def test_model_choice(monkeypatch, tmp_path, model_dir):
     assert ensure_model() == "sentence-transformers/all-MiniLM-L6-v2"  # used as is, nothing built
     assert ensure_model(str(model_dir)) == str(model_dir)  # the argument wins over the variable
     assert not (tmp_path / E5_MODEL_NAME).exists()
+
+
+def test_queries_run_on_onnx_runtime_with_the_same_vectors(embedder, model_dir):
+    """`make model` exports the model to ONNX; short queries are embedded by ONNX Runtime
+    and give the vectors torch gives."""
+    from textmine.embed import E5_PREFIXES, ONNX_FILE
+
+    assert (model_dir / ONNX_FILE).is_file(), "make model exports the ONNX file"
+    queries = ["Får kommunen kräva att den som söker försörjningsstöd letar bostad i hela landet?",
+               "hyra deposition", "överenskommelse mellan kommuner", "§ 4 kap. 1 § SoL"]
+    fast = embedder.embed_queries(queries)
+    assert embedder._onnx_session() is not None
+    reference = embedder._encode(queries, E5_PREFIXES["query"])  # the torch path
+    assert fast.dtype == np.float32 and fast.shape == reference.shape
+    assert float((fast * reference).sum(axis=1).min()) > 0.9999

@@ -24,14 +24,12 @@ from .store import DB_NAME, Store
 QUERY_CACHE = 2048
 MAX_BATCH = 32
 # Measured with benchmarks/web.py (20 clients, 2 cores): with FastAPI's default of 40
-# threads and Python's 5 ms GIL switch interval, threads returning from SQLite or torch
-# wait in a convoy for the GIL: 33 requests/s, p95 1.3 s. Four threads and a 1 ms switch
-# interval keep both cores busy without the convoy.
+# threads, threads returning from SQLite wait in a convoy for the GIL (33 requests/s,
+# p95 1.3 s); 4 threads keep both cores busy without it.
 WORKER_THREADS = 4
-SWITCH_INTERVAL = 0.001
-# One torch thread for the embedding thread: with two, torch's OpenMP workers and the
-# request threads fight over the two cores (new-query throughput 29 -> 40 per second
-# with one); a single query takes 34 ms instead of 23 ms when the server is idle.
+# One inference thread for the embedding thread (torch and ONNX Runtime): with two,
+# their workers and the request threads fight over the two cores (new-query throughput
+# 29 -> 40 per second with one, before ONNX Runtime).
 TORCH_THREADS = 1
 
 
@@ -209,14 +207,12 @@ class WebState:
 
 
 def serve(home: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
+    import torch
     import uvicorn
 
-    import torch
-
-    sys.setswitchinterval(SWITCH_INTERVAL)
-    torch.set_num_threads(TORCH_THREADS)
-
     from .app import create_app
+
+    torch.set_num_threads(TORCH_THREADS)  # before the model loads: ONNX Runtime takes it too
 
     state = WebState(home)
     print(f"textmine: loading the model and index from {home} ...", file=sys.stderr, flush=True)
