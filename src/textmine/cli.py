@@ -134,14 +134,22 @@ def parse(
     from .parse import parse_file
 
     doc = parse_file(file, ocr=ocr.value, jobs=jobs or min(os.cpu_count() or 1, 4))
+    card = None
     if entities:
         from .nlp import tag_document
+        from .rulings import extract_card
 
         tag_document(doc)
+        card = extract_card(doc)  # court rulings only; it reads the entities
     if as_json:
-        print_json(doc.to_json())
+        out = doc.to_json()
+        if card is not None:
+            out["ruling"] = card.to_json()
+        print_json(out)
     else:
         print_document(doc)
+        if card is not None:
+            print_card(card)
 
 
 @app.command()
@@ -415,6 +423,22 @@ def remove(
         print_json({"removed": doc_id, "path": info["path"]})
     else:
         typer.echo(f"removed [{doc_id}] {info['path']}")
+
+
+def print_card(card) -> None:
+    c = card.to_json()
+    typer.echo("\n== precedent card")
+    typer.echo(f"{c['court']} ({c['court_level']}), {', '.join(c['case_numbers'])}, {c['decision_date']}"
+               + (f", {c['referat']}" if c["referat"] else ""))
+    typer.echo(f"parties: {c['parties']['appellant']} v. {c['parties']['counterparty']}")
+    if c["subject"]:
+        typer.echo(f"subject: {c['subject']}")
+    typer.echo(f"outcome: {c['outcome']}")
+    typer.echo("lagrum: " + "; ".join(f"{x['chapter'] + ' kap. ' if x['chapter'] else ''}{x['section']} § ({x['sfs']})" for x in c["lagrum"]))
+    typer.echo("cited: " + "; ".join(c["cited_cases"]))
+    typer.echo("lower instances: " + "; ".join(f"{x['court']} {x['case_number'] or ''} {x['date'] or ''}".strip() for x in c["lower_instances"]))
+    if c["keywords"]:
+        typer.echo("keywords: " + "; ".join(c["keywords"]))
 
 
 def print_document(doc) -> None:

@@ -67,7 +67,8 @@ def classify(text_first: str, text_head: str, issuer: str | None) -> str:
     court = COURT_RE.search(text_first[:300])
     if court and (re.search(r"\bmål\s*nr\b|\bmålnr\b|\bdomslut\b|\bprövningstillstånd\b", low) or re.search(r"^(dom|beslut)$", text_first, re.M)):
         return "court_ruling"
-    if re.search(r"\b(rå|hfd|nja) \d{2,4}( ref\.| not| s\.)", low) and "mål nr" in head:
+    # a published case: its reference leads ("HFD 2023 ref. 31", "AD 2019 nr 27", "MIG 2016:14")
+    if re.search(r"\b(rå|hfd|nja|ad|mig) \d{2,4}( ref\.| not| s\.| nr|:\d)", low) and re.search(r"mål ?nr|målnummer", head):
         return "court_ruling"
     if re.search(r"\bregeringsbeslut\b|\bkommittédirektiv\b|\bdir\. \d{4}:\d+", top) or re.search(r"^regeringens beslut$", low, re.M):
         return "government_decision"

@@ -5,6 +5,7 @@ text-layer pages applies (headings by size, footnotes at the bottom, headers).""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -57,6 +58,18 @@ def fix_ocr_word(word: str) -> str:
     return word.replace("$", "§")
 
 
+# Where a law is cited, "§" read as "8" ("34 a 8 förvaltningsprocesslagen") and "§§" as
+# "88" or "§&"; the parentheses around an SFS number read as brackets.
+_LAW_NEXT = r"(?= (?:[a-zåäö]*lagen|[A-ZÅÄÖ][a-zåäö]*lagen|[a-zåäö]*balken|[a-zåäö]*förordningen|SoL|OSL|FL|FPL|LSS|KL|RF|första|andra|tredje|fjärde|femte|och|samt)\b)"
+_SECTION_AS_8 = re.compile(r"(\b\d{1,3}(?: [a-z])? )(8|88)" + _LAW_NEXT)
+
+
+def fix_ocr_line(text: str) -> str:
+    text = _SECTION_AS_8.sub(lambda m: m.group(1) + ("§" if m.group(2) == "8" else "§§"), text)
+    text = text.replace("§&", "§§")
+    return re.sub(r"\[((?:1[6-9]|20)\d{2}:\d{1,4})\]", r"(\1)", text)
+
+
 def ocr_image_lines(image, dpi: int) -> list[Line]:
     """Tesseract's word boxes grouped into its own lines, in PDF points."""
     import pytesseract
@@ -92,6 +105,6 @@ def ocr_image_lines(image, dpi: int) -> list[Line]:
         # Word boxes cover ascenders to descenders: about the font size in points.
         heights = sorted(data["height"][i] for i in idx)
         size = heights[len(heights) // 2] * scale * 1.05
-        lines.append(Line(text=" ".join(words), x0=x0, x1=x1, top=top, bottom=bottom, size=round(size * 2) / 2, ocr=True))
+        lines.append(Line(text=fix_ocr_line(" ".join(words)), x0=x0, x1=x1, top=top, bottom=bottom, size=round(size * 2) / 2, ocr=True))
     lines.sort(key=lambda l: (round(l.top), l.x0))
     return lines
