@@ -126,3 +126,31 @@ def test_parse_json_carries_the_card():
     assert data["ruling"]["referat"] == "HFD 2023 ref. 31" and data["ruling"]["case_numbers"] == ["3310-22"]
     other = json.loads(run_cli("parse", str(ROOT / "corpus" / "documents" / "lst-orebro-2022-rapport.pdf"), "--json", check=True).stdout)
     assert "ruling" not in other
+
+
+def test_stored_cards_links_and_the_rulings_command(corpus_home):
+    proc = run_cli("rulings", "--home", str(corpus_home), "--json", check=True)
+    cards = {Path(c["path"]).name: c for c in json.loads(proc.stdout)}
+    assert len(cards) == 17 and all(c["court"] and c["outcome"] for c in cards.values())
+    hfd = cards["hfd-2023-ref-31.pdf"]
+    below = {Path(cards_by_id(cards)[x["doc_id"]]["path"]).name for x in hfd["links"]["appealed_from"]}
+    assert {"fr-harnosand-2021-1540-21.pdf", "kr-sundsvall-2022-987-22.pdf"} <= below  # the appeal chain
+    kr = cards["kr-stockholm-2019-8812-18.pdf"]
+    citing = {Path(cards_by_id(cards)[x["doc_id"]]["path"]).name for x in kr["links"]["cited_by"]}
+    assert "kr-sundsvall-2022-987-22.pdf" in citing  # "cited by" within the store
+    assert {x["doc_id"] for x in cards["fr-stockholm-2018-4155-18.pdf"]["links"]["appealed_to"]} == {kr["doc_id"]}
+    # filters: a provision, a court level, an outcome
+    sol41 = json.loads(run_cli("rulings", "--home", str(corpus_home), "--provision", "2001:453 4 kap. 1 §",
+                               "--court-level", "kammarrätt", "--json", check=True).stdout)
+    assert sol41 and all(c["court_level"] == "kammarrätt" for c in sol41)
+    assert all({"sfs": "2001:453", "chapter": "4", "section": "1"} in c["lagrum"] for c in sol41)
+    refused = json.loads(run_cli("rulings", "--home", str(corpus_home), "--outcome", "avslag", "--json", check=True).stdout)
+    assert refused and {c["outcome"] for c in refused} == {"avslag"}
+    csv_out = run_cli("rulings", "--home", str(corpus_home), "--csv", check=True).stdout
+    assert csv_out.splitlines()[0].startswith("doc_id,court,court_level,case_numbers") and len(csv_out.splitlines()) == 18
+    bad = run_cli("rulings", "--home", str(corpus_home), "--outcome", "vinst")
+    assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "unknown outcome" in bad.stderr
+
+
+def cards_by_id(cards: dict) -> dict:
+    return {c["doc_id"]: c for c in cards.values()}

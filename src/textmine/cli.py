@@ -254,6 +254,9 @@ def retag(
             store.set_entities(doc_id, ents, document.facts)
             total += len(ents)
             typer.echo(f"[{n}/{len(ids)}] {Path(document.path).name}: {len(ents)} entities", err=True)
+        from .rulings import update_cards
+
+        update_cards(store)
     summary = {"documents": len(ids), "entities": total, "seconds": round(time.monotonic() - started, 2)}
     if as_json:
         print_json(summary)
@@ -386,6 +389,72 @@ def serve(
         except OSError as exc:
             raise TextmineError(f"cannot listen on {host}:{port}: {exc.strerror} (another server running? try --port)")
     run_server(folder, host=host, port=port)
+
+
+class CourtLevel(str, Enum):
+    forvaltningsratt = "förvaltningsrätt"
+    kammarratt = "kammarrätt"
+    hogsta = "högsta instans"
+    other = "other"
+
+
+@app.command()
+@friendly_errors
+def rulings(
+    home: Optional[Path] = HomeOpt,
+    court_level: Optional[CourtLevel] = typer.Option(None, "--court-level", help="förvaltningsrätt, kammarrätt, 'högsta instans' or other."),
+    outcome: Optional[str] = typer.Option(None, "--outcome", help="bifall, 'delvis bifall', avslag, undanröjt, återförvisat, 'prövningstillstånd meddelas inte', avvisat."),
+    provision: Optional[str] = typer.Option(None, "--provision", help="A provision id, e.g. '2001:453 4 kap. 1 §' (see `textmine entities --label PROVISION`), or a law '2001:453'."),
+    court: Optional[str] = typer.Option(None, "--court", help="Court (part of its name)."),
+    year_from: Optional[int] = typer.Option(None, "--year-from", help="Decided this year or later."),
+    year_to: Optional[int] = typer.Option(None, "--year-to", help="Decided this year or earlier."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print the cards as CSV."),
+    as_json: bool = JsonOpt,
+):
+    """Precedent cards of the stored court rulings, with what they cite, what cites them and their appeal chain."""
+    import csv
+
+    from .rulings import OUTCOMES, update_cards
+
+    if outcome and outcome not in OUTCOMES:
+        raise TextmineError(f"unknown outcome '{outcome}': use one of {', '.join(OUTCOMES)}")
+    with open_store(home) as store:
+        update_cards(store)  # stores from before cards existed, or retagged documents
+        rows = store.rulings(court_level=court_level.value if court_level else None, outcome=outcome,
+                             provision=provision, court=court, year_from=year_from, year_to=year_to)
+        titles = {d["id"]: d["title"] for d in store.list_documents("court_ruling")}
+        out = []
+        for r in rows:
+            card = json.loads(r["card"])
+            links = store.ruling_links(r["doc_id"])
+            out.append({"doc_id": r["doc_id"], "title": r["title"], "path": r["path"], **card,
+                        "links": {k: [{"doc_id": i, "title": titles.get(i)} for i in v] for k, v in links.items()}})
+    if as_json:
+        print_json(out)
+        return
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["doc_id", "court", "court_level", "case_numbers", "decision_date", "referat", "appellant",
+                         "counterparty", "subject", "outcome", "lagrum", "cited_cases", "lower_instances", "keywords",
+                         "cited_by", "path"])
+        for c in out:
+            writer.writerow([
+                c["doc_id"], c["court"], c["court_level"], "; ".join(c["case_numbers"]), c["decision_date"], c["referat"] or "",
+                c["parties"]["appellant"] or "", c["parties"]["counterparty"] or "", c["subject"] or "", c["outcome"] or "",
+                "; ".join(f"{x['sfs']} {x['chapter'] + ' kap. ' if x['chapter'] else ''}{x['section']} §" for x in c["lagrum"]),
+                "; ".join(c["cited_cases"]),
+                "; ".join(f"{x['court']} {x['case_number'] or ''} {x['date'] or ''}".strip() for x in c["lower_instances"]),
+                "; ".join(c["keywords"]), "; ".join(str(x["doc_id"]) for x in c["links"]["cited_by"]), c["path"],
+            ])
+        return
+    if not out:
+        typer.echo("no rulings match (ingest court rulings, or loosen the filters)")
+    for c in out:
+        ref = f" {c['referat']}" if c["referat"] else ""
+        typer.echo(f"[{c['doc_id']:>3}] {c['decision_date'] or '?':<10} {c['court']}{ref}, mål {', '.join(c['case_numbers'])}: {c['outcome']}")
+        typer.echo(f"      {c['parties']['appellant']} v. {c['parties']['counterparty']}"
+                   + (f" | cited by {len(c['links']['cited_by'])}" if c["links"]["cited_by"] else "")
+                   + (f" | appealed from {', '.join(str(x['doc_id']) for x in c['links']['appealed_from'])}" if c["links"]["appealed_from"] else ""))
 
 
 @app.command()

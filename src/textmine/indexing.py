@@ -118,6 +118,9 @@ def update_indexes(store: Store, embedder=None, *, quiet: bool = False, rechunk:
     else:
         doc_ids = store.documents_needing_passages()
     n_passages = chunk_documents(store, doc_ids)
+    from .rulings import update_cards
+
+    update_cards(store)
     if embedder is None:
         from .embed import Embedder
 

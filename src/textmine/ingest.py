@@ -176,6 +176,9 @@ def ingest(store: Store, paths: list[str | Path], *, jobs: int | None = None, oc
             outcome = FileOutcome(str(path), "ingested", doc_id=doc_id, pages=result.n_pages, title=result.title, doc_type=result.doc_type)
         summary.outcomes.append(outcome)
         progress.update(outcome)
+    from .rulings import update_cards
+
+    update_cards(store)  # precedent cards of new rulings: read from the stored entities, no model
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -611,3 +611,37 @@ def _dedupe_lower(items: list[LowerInstance]) -> list[LowerInstance]:
         else:
             out.append(li)
     return out
+
+
+# --- stored cards and links ------------------------------------------------------------------
+
+
+def provision_key(item: dict) -> str:
+    """A lagrum item as the PROVISION entity id: "2001:453 4 kap. 1 §", "1971:291 34a §"."""
+    section = item["section"].replace(" ", "")
+    if item.get("chapter"):
+        return f"{item['sfs']} {item['chapter'].replace(' ', '')} kap. {section} §"
+    return f"{item['sfs']} {section} §"
+
+
+def card_refs(card: RulingCard) -> list[tuple[str, str]]:
+    """The keys that link rulings: a case is known by "<court> mål <number>" or by its
+    published reference; the same keys are what other rulings cite or appeal from."""
+    refs = [("self", f"{card.court} mål {n}") for n in card.case_numbers if card.court]
+    if card.referat:
+        refs.append(("self", card.referat))
+    refs += [("cited", c) for c in card.cited_cases]
+    refs += [("lower", f"{li.court} mål {li.case_number}") for li in card.lower_instances if li.case_number]
+    refs += [("provision", provision_key(x)) for x in card.lagrum]
+    return refs
+
+
+def update_cards(store) -> int:
+    """Make the cards of stored rulings that have none (new, or retagged)."""
+    done = 0
+    for doc_id in store.rulings_without_card():
+        card = extract_card(store.get_document(doc_id))
+        if card is not None:
+            store.put_card(doc_id, card.to_json(), card_refs(card))
+            done += 1
+    return done

@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import NotFound, StoreError
 from .models import Block, Document, Page
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DB_NAME = "textmine.sqlite"
 
 SCHEMA = """
@@ -107,6 +107,22 @@ CREATE TABLE IF NOT EXISTS embeddings (
     vector BLOB NOT NULL,
     PRIMARY KEY (content_hash, model)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rulings (
+    doc_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+    court TEXT,
+    court_level TEXT,
+    decision_date TEXT,
+    referat TEXT,
+    outcome TEXT,
+    card TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ruling_refs (
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    PRIMARY KEY (doc_id, kind, ref)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ruling_refs_ref ON ruling_refs(kind, ref);
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY,
     sha256 TEXT,
@@ -238,9 +254,75 @@ class Store:
         )
 
     def set_entities(self, doc_id: int, entities, facts) -> None:
-        """Replace a document's entities (retag) in one transaction."""
+        """Replace a document's entities (retag) in one transaction; its precedent card,
+        read from the entities, is made again by rulings.update_cards."""
         with self.transaction() as db:
             self._write_entities(db, doc_id, entities, facts)
+            db.execute("DELETE FROM rulings WHERE doc_id=?", (doc_id,))
+            db.execute("DELETE FROM ruling_refs WHERE doc_id=?", (doc_id,))
+
+    # --- precedent cards -------------------------------------------------------
+
+    def rulings_without_card(self) -> list[int]:
+        return [r["id"] for r in self.db.execute(
+            "SELECT d.id FROM documents d WHERE d.doc_type='court_ruling' AND NOT EXISTS"
+            " (SELECT 1 FROM rulings r WHERE r.doc_id = d.id) ORDER BY d.id")]
+
+    def put_card(self, doc_id: int, card: dict, refs: list[tuple[str, str]]) -> None:
+        """Store a ruling's card and its keys: kind 'self' (this ruling's case numbers and
+        reference), 'cited', 'lower' and 'provision'."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM ruling_refs WHERE doc_id=?", (doc_id,))
+            db.execute(
+                "INSERT OR REPLACE INTO rulings (doc_id, court, court_level, decision_date, referat, outcome, card)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (doc_id, card["court"], card["court_level"], card["decision_date"], card["referat"], card["outcome"],
+                 json.dumps(card, ensure_ascii=False)),
+            )
+            db.executemany("INSERT OR IGNORE INTO ruling_refs (doc_id, kind, ref) VALUES (?,?,?)",
+                           [(doc_id, kind, ref) for kind, ref in refs])
+
+    def rulings(self, *, court_level: str | None = None, outcome: str | None = None, provision: str | None = None,
+                court: str | None = None, year_from: int | None = None, year_to: int | None = None) -> list[dict]:
+        sql = ("SELECT r.*, d.title, d.path FROM rulings r JOIN documents d ON d.id = r.doc_id")
+        where, args = [], []
+        if court_level:
+            where.append("r.court_level = ?")
+            args.append(court_level)
+        if outcome:
+            where.append("r.outcome = ?")
+            args.append(outcome)
+        if court:
+            where.append("lower(r.court) LIKE ? ESCAPE '\\'")
+            args.append("%" + _like_escape(court.lower()) + "%")
+        if provision:
+            where.append("EXISTS (SELECT 1 FROM ruling_refs x WHERE x.doc_id = r.doc_id AND x.kind = 'provision'"
+                         " AND (x.ref = ? OR x.ref LIKE ? ESCAPE '\\'))")
+            args += [provision, _like_escape(provision) + " %"]
+        if year_from:
+            where.append("CAST(substr(r.decision_date, 1, 4) AS INTEGER) >= ?")
+            args.append(int(year_from))
+        if year_to:
+            where.append("CAST(substr(r.decision_date, 1, 4) AS INTEGER) <= ?")
+            args.append(int(year_to))
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY r.decision_date DESC, r.doc_id"
+        return [dict(r) for r in self.db.execute(sql, args)]
+
+    def ruling_links(self, doc_id: int) -> dict[str, list[int]]:
+        """Stored rulings this one cites, is cited by, was appealed from and was appealed to."""
+        q = lambda sql: [r[0] for r in self.db.execute(sql, (doc_id,))]  # noqa: E731
+        return {
+            "cites": q("SELECT DISTINCT s.doc_id FROM ruling_refs c JOIN ruling_refs s ON s.kind='self' AND s.ref=c.ref"
+                       " WHERE c.doc_id=? AND c.kind='cited' AND s.doc_id != c.doc_id"),
+            "cited_by": q("SELECT DISTINCT c.doc_id FROM ruling_refs s JOIN ruling_refs c ON c.kind='cited' AND c.ref=s.ref"
+                          " WHERE s.doc_id=? AND s.kind='self' AND c.doc_id != s.doc_id"),
+            "appealed_from": q("SELECT DISTINCT s.doc_id FROM ruling_refs l JOIN ruling_refs s ON s.kind='self' AND s.ref=l.ref"
+                               " WHERE l.doc_id=? AND l.kind='lower' AND s.doc_id != l.doc_id"),
+            "appealed_to": q("SELECT DISTINCT l.doc_id FROM ruling_refs s JOIN ruling_refs l ON l.kind='lower' AND l.ref=s.ref"
+                             " WHERE s.doc_id=? AND s.kind='self' AND l.doc_id != s.doc_id"),
+        }
 
     def entity_counts(self, label: str | None = None, norm: str | None = None) -> list[dict]:
         """Canonical entities with their number of mentions and documents, most first."""
