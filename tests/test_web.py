@@ -348,3 +348,26 @@ def test_concurrent_searches_agree_with_one_at_a_time(web_state):
     lexical.stem.cache_clear()
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert list(pool.map(lexical.stem, words * 20)) == expected * 20
+
+
+def test_rulings_page_card_csv_and_json_twin(client, corpus_home):
+    html = client.get("/rulings").text
+    assert html.count("<tr data-doc=") == 17 and "Domar och beslut" in html
+    only = client.get("/rulings?" + urlencode({"court_level": "kammarrätt", "outcome": "avslag"})).text
+    rows = re.findall(r'<tr data-doc="(\d+)">', only)
+    twin = api(client, "/api/rulings?" + urlencode({"court_level": "kammarrätt", "outcome": "avslag"}))
+    assert rows and [int(r) for r in rows] == [c["doc_id"] for c in twin]
+    assert all(c["court_level"] == "kammarrätt" and c["outcome"] == "avslag" for c in twin)
+    cli = json.loads(run_cli("rulings", "--home", str(corpus_home), "--court-level", "kammarrätt", "--outcome", "avslag",
+                             "--json", check=True).stdout)
+    assert cli == twin
+    csv_text = client.get("/rulings.csv?outcome=bifall").content.decode("utf-8").lstrip("\ufeff")
+    table = list(csv.DictReader(io.StringIO(csv_text), delimiter=";"))
+    assert table and {r["outcome"] for r in table} == {"bifall"}
+    # the card on top of a ruling's page, with its appeal chain inside the store
+    hfd = doc_by_name(client, "hfd-2023-ref-31.pdf")
+    page = client.get(f"/documents/{hfd['id']}").text
+    assert "Prejudikatkort" in page and "HFD 2023 ref. 31" in page and "återförvisat" in page
+    assert "Överklagat avgörande i samlingen" in page
+    assert client.get("/rulings?outcome=vinst").status_code == 400
+    assert client.get("/api/rulings?year_from=abc").status_code == 400

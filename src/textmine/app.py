@@ -29,6 +29,7 @@ from .errors import NotFound, StoreError, TextmineError
 from .index import lexical
 from .nlp.gazetteer import load_gazetteer
 from .pageimage import page_png, source_file
+from .rulings import list_cards
 from .search import QueryError, clean_query
 from .server import WORKER_THREADS, WebState
 from .webview import PER_PAGE, SearchParams
@@ -235,7 +236,8 @@ def create_app(state: WebState) -> FastAPI:
             similar = [h.to_json() for h in state.searcher().similar(similar_to["passage_id"], k=SIMILAR_K).hits]
             for h in similar:
                 h["snippet"] = webview.snippet(h["text"], [], 240)
-        return render(request, "document.html", doc=doc, row=row, view=view, page=page, hit=hit, q=q or "",
+        card = next(iter(list_cards(state.store(), doc_id=doc_id)), None) if doc.doc_type == "court_ruling" else None
+        return render(request, "document.html", doc=doc, row=row, view=view, page=page, hit=hit, q=q or "", card=card,
                       similar=similar, similar_to=similar_to, entities=webview.document_entities(doc))
 
     @app.get("/api/documents/{doc_id}", summary="Ett dokument (som `textmine show --json`)")
@@ -336,6 +338,70 @@ def create_app(state: WebState) -> FastAPI:
     def api_entity(label: str = PathParam(..., max_length=20), norm: str = PathParam(..., max_length=300),
                    page: int = Query(1, ge=1, le=10_000)):
         return json_response(entity_data(label, norm, page)[0])
+
+    # --- precedent cards ------------------------------------------------------------------
+
+    def ruling_filters(court_level, outcome, provision, court, year_from, year_to) -> dict:
+        from .rulings import LEVELS, OUTCOMES
+
+        if court_level and court_level not in LEVELS:
+            raise QueryError(f"okänd instans '{court_level[:40]}': använd {', '.join(LEVELS)}")
+        if outcome and outcome not in OUTCOMES:
+            raise QueryError(f"okänt utfall '{outcome[:40]}': använd {', '.join(OUTCOMES)}")
+        years = []
+        for name, value in (("year_from", year_from), ("year_to", year_to)):
+            if value and not (value.isdigit() and 1900 <= int(value) <= 2100):
+                raise QueryError(f"{name} måste vara ett årtal mellan 1900 och 2100")
+            years.append(int(value) if value else None)
+        return dict(court_level=court_level or None, outcome=outcome or None, provision=(provision or "").strip() or None,
+                    court=(court or "").strip() or None, year_from=years[0], year_to=years[1])
+
+    RulingQuery = dict(
+        court_level=Query(None, description="förvaltningsrätt, kammarrätt, högsta instans eller other."),
+        outcome=Query(None, description="bifall, delvis bifall, avslag, undanröjt, återförvisat, prövningstillstånd meddelas inte, avvisat."),
+        provision=Query(None, max_length=100, description="Lagrum, t.ex. 2001:453 4 kap. 1 § (eller en lag: 2001:453)."),
+        court=Query(None, max_length=100, description="Domstol (del av namnet)."),
+        year_from=Query(None, max_length=8), year_to=Query(None, max_length=8),
+    )
+
+    @app.get("/rulings", response_class=HTMLResponse, summary="Domar som prejudikatkort, med filter")
+    def rulings_page(request: Request, court_level: Optional[str] = RulingQuery["court_level"],
+                     outcome: Optional[str] = RulingQuery["outcome"], provision: Optional[str] = RulingQuery["provision"],
+                     court: Optional[str] = RulingQuery["court"], year_from: Optional[str] = RulingQuery["year_from"],
+                     year_to: Optional[str] = RulingQuery["year_to"]):
+        from urllib.parse import urlencode
+
+        from .rulings import LEVELS, OUTCOMES
+
+        filters = ruling_filters(court_level, outcome, provision, court, year_from, year_to)
+        cards = list_cards(state.store(), **filters)
+        query = urlencode({k: v for k, v in dict(court_level=court_level, outcome=outcome, provision=provision, court=court,
+                                                 year_from=year_from, year_to=year_to).items() if v})
+        return render(request, "rulings.html", cards=cards, f=filters, levels=LEVELS, outcomes=OUTCOMES, query=query)
+
+    @app.get("/api/rulings", summary="Prejudikatkort (som `textmine rulings --json`)")
+    def api_rulings(court_level: Optional[str] = RulingQuery["court_level"], outcome: Optional[str] = RulingQuery["outcome"],
+                    provision: Optional[str] = RulingQuery["provision"], court: Optional[str] = RulingQuery["court"],
+                    year_from: Optional[str] = RulingQuery["year_from"], year_to: Optional[str] = RulingQuery["year_to"]):
+        return json_response(list_cards(state.store(), **ruling_filters(court_level, outcome, provision, court, year_from, year_to)))
+
+    @app.get("/rulings.csv", summary="Prejudikatkorten som CSV")
+    def rulings_csv(court_level: Optional[str] = RulingQuery["court_level"], outcome: Optional[str] = RulingQuery["outcome"],
+                    provision: Optional[str] = RulingQuery["provision"], court: Optional[str] = RulingQuery["court"],
+                    year_from: Optional[str] = RulingQuery["year_from"], year_to: Optional[str] = RulingQuery["year_to"]):
+        import csv
+        import io
+
+        from .rulings import CSV_COLUMNS, csv_row
+
+        cards = list_cards(state.store(), **ruling_filters(court_level, outcome, provision, court, year_from, year_to))
+        buf = io.StringIO()
+        buf.write("\ufeff")
+        writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows([webview.csv_safe_row(csv_row(c)) for c in cards])
+        return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="textmine-domar.csv"'})
 
     @app.get("/api/stats", summary="Vad lagret innehåller")
     def api_stats():

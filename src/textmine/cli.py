@@ -414,38 +414,20 @@ def rulings(
     """Precedent cards of the stored court rulings, with what they cite, what cites them and their appeal chain."""
     import csv
 
-    from .rulings import OUTCOMES, update_cards
+    from .rulings import CSV_COLUMNS, OUTCOMES, csv_row, list_cards
 
     if outcome and outcome not in OUTCOMES:
         raise TextmineError(f"unknown outcome '{outcome}': use one of {', '.join(OUTCOMES)}")
     with open_store(home) as store:
-        update_cards(store)  # stores from before cards existed, or retagged documents
-        rows = store.rulings(court_level=court_level.value if court_level else None, outcome=outcome,
-                             provision=provision, court=court, year_from=year_from, year_to=year_to)
-        titles = {d["id"]: d["title"] for d in store.list_documents("court_ruling")}
-        out = []
-        for r in rows:
-            card = json.loads(r["card"])
-            links = store.ruling_links(r["doc_id"])
-            out.append({"doc_id": r["doc_id"], "title": r["title"], "path": r["path"], **card,
-                        "links": {k: [{"doc_id": i, "title": titles.get(i)} for i in v] for k, v in links.items()}})
+        out = list_cards(store, court_level=court_level.value if court_level else None, outcome=outcome,
+                         provision=provision, court=court, year_from=year_from, year_to=year_to)
     if as_json:
         print_json(out)
         return
     if as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["doc_id", "court", "court_level", "case_numbers", "decision_date", "referat", "appellant",
-                         "counterparty", "subject", "outcome", "lagrum", "cited_cases", "lower_instances", "keywords",
-                         "cited_by", "path"])
-        for c in out:
-            writer.writerow([
-                c["doc_id"], c["court"], c["court_level"], "; ".join(c["case_numbers"]), c["decision_date"], c["referat"] or "",
-                c["parties"]["appellant"] or "", c["parties"]["counterparty"] or "", c["subject"] or "", c["outcome"] or "",
-                "; ".join(f"{x['sfs']} {x['chapter'] + ' kap. ' if x['chapter'] else ''}{x['section']} §" for x in c["lagrum"]),
-                "; ".join(c["cited_cases"]),
-                "; ".join(f"{x['court']} {x['case_number'] or ''} {x['date'] or ''}".strip() for x in c["lower_instances"]),
-                "; ".join(c["keywords"]), "; ".join(str(x["doc_id"]) for x in c["links"]["cited_by"]), c["path"],
-            ])
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(csv_row(c) for c in out)
         return
     if not out:
         typer.echo("no rulings match (ingest court rulings, or loosen the filters)")

@@ -11,6 +11,7 @@ the "Hur man överklagar" appendix is left out."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -645,3 +646,31 @@ def update_cards(store) -> int:
             store.put_card(doc_id, card.to_json(), card_refs(card))
             done += 1
     return done
+
+
+def list_cards(store, **filters) -> list[dict]:
+    """Stored cards matching the filters (see Store.rulings), each with its document and
+    its links to other stored rulings: what it cites, what cites it, its appeal chain."""
+    update_cards(store)  # stores from before cards existed, or retagged documents
+    titles = {d["id"]: d["title"] for d in store.list_documents("court_ruling")}
+    out = []
+    for r in store.rulings(**filters):
+        links = store.ruling_links(r["doc_id"])
+        out.append({"doc_id": r["doc_id"], "title": r["title"], "path": r["path"], **json.loads(r["card"]),
+                    "links": {k: [{"doc_id": i, "title": titles.get(i)} for i in v] for k, v in links.items()}})
+    return out
+
+
+CSV_COLUMNS = ["doc_id", "court", "court_level", "case_numbers", "decision_date", "referat", "appellant", "counterparty",
+               "subject", "outcome", "lagrum", "cited_cases", "lower_instances", "keywords", "cited_by", "path"]
+
+
+def csv_row(c: dict) -> list:
+    return [
+        c["doc_id"], c["court"], c["court_level"], "; ".join(c["case_numbers"]), c["decision_date"], c["referat"] or "",
+        c["parties"]["appellant"] or "", c["parties"]["counterparty"] or "", c["subject"] or "", c["outcome"] or "",
+        "; ".join(f"{x['sfs']} {x['chapter'] + ' kap. ' if x['chapter'] else ''}{x['section']} §" for x in c["lagrum"]),
+        "; ".join(c["cited_cases"]),
+        "; ".join(f"{x['court']} {x['case_number'] or ''} {x['date'] or ''}".strip() for x in c["lower_instances"]),
+        "; ".join(c["keywords"]), "; ".join(str(x["doc_id"]) for x in c["links"]["cited_by"]), c["path"],
+    ]

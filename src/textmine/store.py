@@ -283,9 +283,13 @@ class Store:
                            [(doc_id, kind, ref) for kind, ref in refs])
 
     def rulings(self, *, court_level: str | None = None, outcome: str | None = None, provision: str | None = None,
-                court: str | None = None, year_from: int | None = None, year_to: int | None = None) -> list[dict]:
+                court: str | None = None, year_from: int | None = None, year_to: int | None = None,
+                doc_id: int | None = None) -> list[dict]:
         sql = ("SELECT r.*, d.title, d.path FROM rulings r JOIN documents d ON d.id = r.doc_id")
         where, args = [], []
+        if doc_id is not None:
+            where.append("r.doc_id = ?")
+            args.append(doc_id)
         if court_level:
             where.append("r.court_level = ?")
             args.append(court_level)

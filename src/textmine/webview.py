@@ -351,6 +351,10 @@ def hits_csv(hits: list[dict], base_url: str, sep: str = ";") -> str:
     return buf.getvalue()
 
 
+def csv_safe_row(row: list) -> list:
+    return [_csv_safe(v) if isinstance(v, str) else v for v in row]
+
+
 def _csv_safe(value: str) -> str:
     """Spreadsheets run cells starting with = + - @ as formulas: a quote mark first keeps
     document text from doing that."""
