@@ -371,3 +371,10 @@ def test_rulings_page_card_csv_and_json_twin(client, corpus_home):
     assert "Överklagat avgörande i samlingen" in page
     assert client.get("/rulings?outcome=vinst").status_code == 400
     assert client.get("/api/rulings?year_from=abc").status_code == 400
+
+
+def test_provision_page_lists_the_rulings_that_apply_it(client):
+    html = client.get("/entities/PROVISION/" + quote("2001:453 4 kap. 1 §", safe="")).text
+    shown = {int(x) for x in re.findall(r'<tr data-ruling="(\d+)">', html)}
+    expected = {c["doc_id"] for c in api(client, "/api/rulings?" + urlencode({"provision": "2001:453 4 kap. 1 §"}))}
+    assert shown and shown == expected and "Domar som tillämpar lagrummet" in html

@@ -332,7 +332,9 @@ def create_app(state: WebState) -> FastAPI:
             p["snippet"] = webview.snippet(p["text"], marks, 320)
         last_page = max(1, math.ceil(data["passages_total"] / ENTITY_PAGE_SIZE))
         pages = webview.page_links(page, last_page, lambda n: f"{webview.entity_href(label, norm)}?page={n}#passages")
-        return render(request, "entity.html", e=data, pages=pages)
+        # a provision's (or a law's) page lists every ruling that applies it
+        applying = list_cards(store, provision=norm) if label in ("PROVISION", "LAW") else []
+        return render(request, "entity.html", e=data, pages=pages, applying=applying)
 
     @app.get("/api/entities/{label}/{norm:path}", summary="En entitet: dokument, avsnitt, antal per år och typ")
     def api_entity(label: str = PathParam(..., max_length=20), norm: str = PathParam(..., max_length=300),
