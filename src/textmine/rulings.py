@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 from .models import Document
 from .nlp.gazetteer import load_gazetteer
-from .nlp.regexes import MONTHS
+from .parse.metadata import parse_date  # ISO or "16 juli 2018" -> "2018-07-16"
 
 OUTCOMES = ("bifall", "delvis bifall", "avslag", "undanröjt", "återförvisat", "prövningstillstånd meddelas inte", "avvisat")
 LEVELS = ("förvaltningsrätt", "kammarrätt", "högsta instans", "other")
@@ -42,8 +42,6 @@ CASE_LIST_RE = re.compile(r"(?:\bmål\s*nr\.?|\bmålnummer|\bmålnr)\s*:?\s*(" +
 REFERAT_RE = re.compile(
     r"\b(HFD \d{4} (?:ref\.?|not\.?) ?\d+|RÅ \d{4} (?:ref\.?|not\.?) ?\d+|NJA \d{4} s\. ?\d+|AD \d{4} nr ?\d+|MIG \d{4}:\d+)"
 )
-ISO_RE = re.compile(r"\b((?:19|20)\d{2})-(\d{2})-(\d{2})\b")
-LONG_RE = re.compile(r"\b(\d{1,2}) (" + "|".join(MONTHS) + r") ((?:19|20)\d{2})\b", re.I)
 PNR_RE = re.compile(r",?\s*(?:\d{6}|\d{8})[-+]\d{4}\b.*$")
 
 
@@ -254,17 +252,6 @@ def _case_numbers(text: str) -> list[str]:
     if not m:
         return []
     return list(dict.fromkeys(normalise_case_number(n) for n in re.findall(NUM, m.group(1))))
-
-
-def parse_date(text: str) -> str | None:
-    m = ISO_RE.search(text)
-    if m:
-        return m.group(0)
-    m = LONG_RE.search(text)
-    if m:
-        month = [x.lower() for x in MONTHS].index(m.group(2).lower()) % 12 + 1
-        return f"{m.group(3)}-{month:02d}-{int(m.group(1)):02d}"
-    return None
 
 
 def _labelled_date(text: str, label: str) -> str | None:
