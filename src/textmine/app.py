@@ -358,45 +358,40 @@ def create_app(state: WebState) -> FastAPI:
         return dict(court_level=court_level or None, outcome=outcome or None, provision=(provision or "").strip() or None,
                     court=(court or "").strip() or None, year_from=years[0], year_to=years[1])
 
-    RulingQuery = dict(
-        court_level=Query(None, description="förvaltningsrätt, kammarrätt, högsta instans eller other."),
-        outcome=Query(None, description="bifall, delvis bifall, avslag, undanröjt, återförvisat, prövningstillstånd meddelas inte, avvisat."),
-        provision=Query(None, max_length=100, description="Lagrum, t.ex. 2001:453 4 kap. 1 § (eller en lag: 2001:453)."),
-        court=Query(None, max_length=100, description="Domstol (del av namnet)."),
-        year_from=Query(None, max_length=8), year_to=Query(None, max_length=8),
-    )
-
-    @app.get("/rulings", response_class=HTMLResponse, summary="Domar som prejudikatkort, med filter")
-    def rulings_page(request: Request, court_level: Optional[str] = RulingQuery["court_level"],
-                     outcome: Optional[str] = RulingQuery["outcome"], provision: Optional[str] = RulingQuery["provision"],
-                     court: Optional[str] = RulingQuery["court"], year_from: Optional[str] = RulingQuery["year_from"],
-                     year_to: Optional[str] = RulingQuery["year_to"]):
+    def ruling_params(
+        court_level: Optional[str] = Query(None, description="förvaltningsrätt, kammarrätt, högsta instans eller other."),
+        outcome: Optional[str] = Query(None, description="bifall, delvis bifall, avslag, undanröjt, återförvisat, prövningstillstånd meddelas inte, avvisat."),
+        provision: Optional[str] = Query(None, max_length=100, description="Lagrum, t.ex. 2001:453 4 kap. 1 § (eller en lag: 2001:453)."),
+        court: Optional[str] = Query(None, max_length=100, description="Domstol (del av namnet)."),
+        year_from: Optional[str] = Query(None, max_length=8),
+        year_to: Optional[str] = Query(None, max_length=8),
+    ) -> tuple[dict, str]:
+        """The filters (checked) and the query string that repeats them in links."""
         from urllib.parse import urlencode
 
+        raw = dict(court_level=court_level, outcome=outcome, provision=provision, court=court, year_from=year_from, year_to=year_to)
+        return ruling_filters(**raw), urlencode({k: v for k, v in raw.items() if v})
+
+    @app.get("/rulings", response_class=HTMLResponse, summary="Domar som prejudikatkort, med filter")
+    def rulings_page(request: Request, params: tuple = Depends(ruling_params)):
         from .rulings import LEVELS, OUTCOMES
 
-        filters = ruling_filters(court_level, outcome, provision, court, year_from, year_to)
+        filters, query = params
         cards = list_cards(state.store(), **filters)
-        query = urlencode({k: v for k, v in dict(court_level=court_level, outcome=outcome, provision=provision, court=court,
-                                                 year_from=year_from, year_to=year_to).items() if v})
         return render(request, "rulings.html", cards=cards, f=filters, levels=LEVELS, outcomes=OUTCOMES, query=query)
 
     @app.get("/api/rulings", summary="Prejudikatkort (som `textmine rulings --json`)")
-    def api_rulings(court_level: Optional[str] = RulingQuery["court_level"], outcome: Optional[str] = RulingQuery["outcome"],
-                    provision: Optional[str] = RulingQuery["provision"], court: Optional[str] = RulingQuery["court"],
-                    year_from: Optional[str] = RulingQuery["year_from"], year_to: Optional[str] = RulingQuery["year_to"]):
-        return json_response(list_cards(state.store(), **ruling_filters(court_level, outcome, provision, court, year_from, year_to)))
+    def api_rulings(params: tuple = Depends(ruling_params)):
+        return json_response(list_cards(state.store(), **params[0]))
 
     @app.get("/rulings.csv", summary="Prejudikatkorten som CSV")
-    def rulings_csv(court_level: Optional[str] = RulingQuery["court_level"], outcome: Optional[str] = RulingQuery["outcome"],
-                    provision: Optional[str] = RulingQuery["provision"], court: Optional[str] = RulingQuery["court"],
-                    year_from: Optional[str] = RulingQuery["year_from"], year_to: Optional[str] = RulingQuery["year_to"]):
+    def rulings_csv(params: tuple = Depends(ruling_params)):
         import csv
         import io
 
         from .rulings import CSV_COLUMNS, csv_row
 
-        cards = list_cards(state.store(), **ruling_filters(court_level, outcome, provision, court, year_from, year_to))
+        cards = list_cards(state.store(), **params[0])
         buf = io.StringIO()
         buf.write("\ufeff")
         writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")

@@ -100,7 +100,7 @@ def extract_card(doc: Document) -> RulingCard | None:
     card.outcome = classify_outcome(_decision_text(sections, blocks, card.court))
     card.lagrum = _lagrum(doc, blocks)
     lower = _lower_from_label(sections["lower"], card.case_numbers)
-    lower += _lower_from_narrative(doc, blocks, card, lower)
+    lower += _lower_from_narrative(doc, blocks, card)
     if card.court_level != "förvaltningsrätt" or not any(li.case_number and not re.match(NUM + "$", li.case_number) for li in lower):
         lower += _first_decision(blocks, card)
     for li in lower:  # "Farsta stadsdelsnämnds beslut": the full name is the party's
@@ -529,7 +529,7 @@ def _lower_from_label(texts: list[str], own: list[str] | None = None) -> list[Lo
     return out
 
 
-def _lower_from_narrative(doc: Document, blocks: list[_Line], card: RulingCard, known: list[LowerInstance]) -> list[LowerInstance]:
+def _lower_from_narrative(doc: Document, blocks: list[_Line], card: RulingCard) -> list[LowerInstance]:
     """Courts below this one named with a case number in the story of the case."""
     gaz = load_gazetteer()
     rank = RANK.get(card.court_level, 0)
@@ -547,7 +547,10 @@ def _lower_from_narrative(doc: Document, blocks: list[_Line], card: RulingCard, 
         block = text_by_block[(e.page, e.block)]
         around = block[max(0, e.start - 200):e.end + 40]
         window = around[max(0, around.rfind("(") - 1):] if "(" in around[-80:] else around
-        date = parse_date(block[e.end:e.end + 5] and block[max(0, e.start - 60):e.end + 10]) or parse_date(window)
+        # the date written next to the case number ("dom den 8 december 2021 i mål nr ..."), else
+        # the one in the parenthesis before it ("som (2021-12-08, mål nr 1540-21)")
+        near = block[max(0, e.start - 60):e.end + 10] if e.end < len(block) else ""
+        date = parse_date(near) or parse_date(window)
         out.append(LowerInstance(court, number, date))
     return out
 
