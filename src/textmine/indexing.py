@@ -14,6 +14,7 @@ import numpy as np
 from .index import lexical
 from .index.vectors import VectorIndex
 from .nlp.gazetteer import load_gazetteer
+from .quotes import update_quotes
 from .passages import build_passages
 from .store import Store
 
@@ -54,6 +55,7 @@ def chunk_documents(store: Store, doc_ids: list[int]) -> int:
         facets = passage_facets(doc, passages)
         terms = {p.passage_id: lexical.index_terms(p.context_text()) for p in passages}
         store.replace_passages(doc_id, passages, facets, terms)
+        update_quotes(store, [doc_id])  # quote passages get their attribution
         total += len(passages)
     return total
 
@@ -121,6 +123,7 @@ def update_indexes(store: Store, embedder=None, *, quiet: bool = False, rechunk:
     from .rulings import update_cards
 
     update_cards(store)
+    update_quotes(store)  # stores from before quotes were attributed
     if embedder is None:
         from .embed import Embedder
 

@@ -1,5 +1,6 @@
 """The embedded store: one SQLite file under the home folder with documents, pages,
-blocks and ingest failures. SQL lives here and nowhere else.
+blocks, passages, rulings and ingest failures. SQL lives here and in store_coding.py
+(the coding workbench's tables, mixed into Store) and nowhere else.
 
 Each document is written in one transaction, so a crash or kill never leaves half a
 document: SQLite's journal rolls it back and the next ingest completes it."""
@@ -14,8 +15,9 @@ from pathlib import Path
 
 from .errors import NotFound, StoreError
 from .models import Block, Document, Page
+from .store_coding import CODING_SCHEMA, CodingTables
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DB_NAME = "textmine.sqlite"
 
 SCHEMA = """
@@ -132,7 +134,7 @@ CREATE TABLE IF NOT EXISTS failures (
 """
 
 
-class Store:
+class Store(CodingTables):
     """Access to the SQLite store under `home`."""
 
     def __init__(self, home: str | Path, *, create: bool = True):
@@ -148,6 +150,7 @@ class Store:
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
+            self.db.executescript(CODING_SCHEMA)  # schema 4 -> 5: the coding workbench
             self._check_version()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from exc

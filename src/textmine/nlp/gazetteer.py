@@ -19,6 +19,8 @@ class Municipality:
     county_code: str
     official: str
     ambiguous: bool
+    group: str = ""  # SKR municipality group 2023 ("A1".."C9"), for comparing kinds of municipality
+    group_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,13 @@ def _rows(name: str) -> list[dict]:
         ]
 
 
+def _groups() -> dict[str, tuple[str, str]]:
+    """code -> (SKR group, group name); the file starts with a '#' line naming its source."""
+    with open(DATA / "municipality_groups.tsv", encoding="utf-8", newline="") as fh:
+        lines = [line for line in fh if not line.startswith("#")]
+    return {r["code"].zfill(4): (r["group"], r["group_name"]) for r in csv.DictReader(lines, delimiter="\t")}
+
+
 def _split(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split("|") if v.strip())
 
@@ -99,6 +108,19 @@ class Gazetteer:
                 return f"{where} {(abbrev or words or [law.name])[0]}".strip()
         return None
 
+    def municipality_of_issuer(self, issuer: str | None) -> Municipality | None:
+        """The municipality that issued a document ("Hällefors kommun", "Malmö stad",
+        "Göteborgs Stad"), or None when the issuer is not a municipality."""
+        if not issuer:
+            return None
+        key = " ".join(issuer.split()).lower()
+        for m in self.municipalities.values():
+            names = {m.official.lower(), f"{m.genitive} kommun".lower(), f"{m.name} stad".lower(),
+                     f"{m.genitive} stad".lower(), f"{m.name} kommun".lower()}
+            if key in names:
+                return m
+        return None
+
     def county_of(self, municipality_code: str) -> str | None:
         m = self.municipalities.get(municipality_code)
         return m.county_code if m else None
@@ -119,12 +141,14 @@ class Gazetteer:
 @lru_cache(maxsize=1)
 def load_gazetteer() -> Gazetteer:
     g = Gazetteer()
+    groups = _groups()
     for r in _rows("municipalities.tsv"):
         code = r["code"].zfill(4)
+        group, group_name = groups.get(code, ("", ""))
         g.municipalities[code] = Municipality(
             code=code, name=r["name"], genitive=r.get("genitive") or r["name"],
             county_code=r["county_code"].zfill(2), official=r.get("official") or f"{r['name']} kommun",
-            ambiguous=r.get("ambiguous", "0") in ("1", "true", "yes"),
+            ambiguous=r.get("ambiguous", "0") in ("1", "true", "yes"), group=group, group_name=group_name,
         )
     for r in _rows("counties.tsv"):
         code = r["code"].zfill(2)

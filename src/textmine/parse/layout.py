@@ -452,6 +452,10 @@ def link_footnotes(pages: list[Page]) -> None:
             b.refs = kept
 
 
+INTERVIEW_NOTE_RE = re.compile(r"^(intervju|samtal|fokusgrupp|citat)", re.IGNORECASE)
+_IBID_RE = re.compile(r"^\s*(ibid|ibidem|dito|a\.\s?a)\.?\s*$", re.IGNORECASE)
+
+
 def mark_interview_quotes(pages: list[Page]) -> None:
     """A paragraph in quotation marks, or one whose only footnote says it comes from an
     interview ("Intervju med företrädare för ..."), is a quote."""
@@ -469,6 +473,10 @@ def mark_interview_quotes(pages: list[Page]) -> None:
                 b.kind = "quote"
                 continue
             if len(b.refs) == 1 and b.refs[0].offset >= len(text) - 2:
-                note = notes.get((p.number, str(b.refs[0].number)))
-                if note and re.match(r"^(intervju|samtal|fokusgrupp|citat)", note.text.strip(), re.IGNORECASE):
+                number = str(b.refs[0].number)
+                note = notes.get((p.number, number))
+                if note and _IBID_RE.match(note.text) and number.isdigit():
+                    # "Ibid." repeats the footnote before it: the same interview
+                    note = next((n for (_, num), n in notes.items() if num == str(int(number) - 1)), None)
+                if note and INTERVIEW_NOTE_RE.match(note.text.strip()):
                     b.kind = "quote"
