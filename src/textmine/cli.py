@@ -525,6 +525,11 @@ def print_document(doc) -> None:
                 typer.echo(b.text)
 
 
+from .cli_code import code_app  # noqa: E402  (it imports the helpers above)
+
+app.add_typer(code_app, name="code")
+
+
 def _click_exceptions():
     """Typer >= 0.20 vendors click as typer._click; older ones use click itself."""
     import importlib
@@ -551,9 +556,11 @@ def main() -> None:
         message = " ".join(exc.format_message().split())
         sys.stderr.write(f"error: {message} (see `{where}`)\n")
         raise SystemExit(2)
-    except ce.Exit as exc:
+    except BrokenPipeError:  # `textmine ... | head`
+        raise SystemExit(0)
+    except getattr(ce, "Exit", typer.Exit) as exc:
         raise SystemExit(exc.exit_code)
-    except ce.Abort:
+    except getattr(ce, "Abort", typer.Abort):
         sys.stderr.write("error: aborted\n")
         raise SystemExit(1)
     raise SystemExit(result if isinstance(result, int) else 0)

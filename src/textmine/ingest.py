@@ -179,6 +179,9 @@ def ingest(store: Store, paths: list[str | Path], *, jobs: int | None = None, oc
     from .rulings import update_cards
 
     update_cards(store)  # precedent cards of new rulings: read from the stored entities, no model
+    from .coding import ensure_starter_codebook
+
+    ensure_starter_codebook(store)  # a new store starts with the project's codebook
     summary.seconds = time.monotonic() - started
     return summary
 
