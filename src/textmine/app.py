@@ -32,6 +32,7 @@ from .pageimage import page_png, source_file
 from .rulings import list_cards
 from .search import QueryError, clean_query
 from .server import WORKER_THREADS, WebState
+from .webcoding import current_user, register_coding_routes
 from .webview import PER_PAGE, SearchParams
 
 ENTITY_PAGE_SIZE = 20
@@ -101,6 +102,11 @@ def create_app(state: WebState) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(resources.files("textmine.web") / "static")), name="static")
 
     def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+        if "user" not in context:  # the header shows who is logged in
+            try:
+                context["user"] = current_user(state, request)
+            except TextmineError:
+                context["user"] = None
         html = templates.get_template(name).render(request=request, **context)
         return HTMLResponse(html, status_code=status)
 
@@ -164,6 +170,12 @@ def create_app(state: WebState) -> FastAPI:
             context["types"] = Counter(d["doc_type"] for d in store.list_documents())
             return render(request, "search.html", **context)
         hits = [dict(h.to_json(), snippet=webview.snippet(h.text, h.highlights)) for h in result.hits]
+        user = current_user(state, request)
+        if user:  # a logged-in coder codes hits from the list (bulk coding)
+            from .coding import flat_codebook
+
+            context.update(user=user, csrf=user["csrf"], codes=flat_codebook(state.store()),
+                           msg=request.query_params.get("msg", "")[:200])
         last_page = max(1, min(webview.MAX_PAGE, math.ceil(result.candidates / PER_PAGE)))
         if len(result.hits) < PER_PAGE:
             last_page = params.page
@@ -237,8 +249,15 @@ def create_app(state: WebState) -> FastAPI:
             for h in similar:
                 h["snippet"] = webview.snippet(h["text"], [], 240)
         card = next(iter(list_cards(state.store(), doc_id=doc_id)), None) if doc.doc_type == "court_ruling" else None
+        user = current_user(state, request)
+        to_code = []
+        if user:  # the passages of the page shown, each with a link to code it
+            shown = page or 1
+            to_code = [dict(r, snippet=" ".join(r["text"].split())[:90]) for r in state.store().document_passages(doc_id)
+                       if r["page_start"] <= shown <= r["page_end"] and r["kind"] != "footnotes"]
         return render(request, "document.html", doc=doc, row=row, view=view, page=page, hit=hit, q=q or "", card=card,
-                      similar=similar, similar_to=similar_to, entities=webview.document_entities(doc))
+                      similar=similar, similar_to=similar_to, entities=webview.document_entities(doc), user=user,
+                      to_code=to_code)
 
     @app.get("/api/documents/{doc_id}", summary="Ett dokument (som `textmine show --json`)")
     def api_document(doc_id: int = PathParam(..., ge=1, le=2**62),
@@ -399,6 +418,8 @@ def create_app(state: WebState) -> FastAPI:
         writer.writerows([webview.csv_safe_row(csv_row(c)) for c in cards])
         return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="textmine-domar.csv"'})
+
+    register_coding_routes(app, state, render)
 
     @app.get("/api/stats", summary="Vad lagret innehåller")
     def api_stats():

@@ -10,11 +10,15 @@ from typing import List, Optional
 
 import typer
 
-from .cli import HomeOpt, JsonOpt, friendly_errors, open_store, print_json
 from .errors import TextmineError
 
+# Defined before the import of .cli below: `python -m textmine.cli` runs cli.py as
+# __main__, which imports this module, which imports textmine.cli afresh, which imports
+# this (then half-loaded) module again and needs code_app to exist already.
 code_app = typer.Typer(help="Code passages with themes: codebook, coding, suggestions, agreement, export.",
                        no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
+
+from .cli import HomeOpt, JsonOpt, friendly_errors, open_store, print_json  # noqa: E402
 
 CoderOpt = typer.Option(..., "--coder", help="The coder's name (created on first use).")
 
