@@ -136,7 +136,8 @@ def add_code(store: Store, name: str, *, parent: str | None = None, **fields) ->
     return store.add_code(new_guid(), name, parent_id, **fields)
 
 
-def update_code(store: Store, name: str, *, parent: str | None = None, **fields) -> None:
+def update_code(store: Store, name: str, /, *, parent: str | None = None, **fields) -> None:
+    """Change a code; fields may hold a new `name` (hence `name` is positional-only)."""
     code = store.code(name)
     changes = {k: v for k, v in fields.items() if v is not None}
     if "name" in changes:
@@ -149,7 +150,7 @@ def update_code(store: Store, name: str, *, parent: str | None = None, **fields)
         # a code cannot move under itself or its own descendant
         ancestors, cur = set(), pid
         by_id = {c["id"]: c for c in store.codes()}
-        while cur is not None:
+        while cur is not None and cur not in ancestors:
             ancestors.add(cur)
             cur = by_id[cur]["parent"]
         if code["id"] in ancestors:
@@ -188,6 +189,7 @@ def import_codebook_rows(store: Store, rows: list[dict]) -> int:
     for r in rows:
         if r.get("parent") and r["parent"].lower() not in names and not _code_or_none(store, r["parent"]):
             raise CodingError(f"code '{r['name']}': its parent '{r['parent']}' is not in the codebook or the file")
+    _check_no_cycle(store, rows)
     pending, done = list(rows), 0
     while pending:
         progress = False
@@ -208,6 +210,27 @@ def import_codebook_rows(store: Store, rows: list[dict]) -> int:
         if not progress:
             raise CodingError("the codebook's parents form a cycle: " + ", ".join(r["name"] for r in pending))
     return done
+
+
+def _check_no_cycle(store: Store, rows: list[dict]) -> None:
+    """Refuse, before anything is written, rows whose parents would make a code its own
+    ancestor: in the file alone, or together with the codes already in the store (a
+    file that moves an existing code under one of its descendants)."""
+    by_id = {c["id"]: c for c in store.codes()}
+    parent_of = {c["name"].lower(): (by_id[c["parent"]]["name"].lower() if c["parent"] in by_id else None)
+                 for c in by_id.values()}
+    shown = {c["name"].lower(): c["name"] for c in by_id.values()}
+    for r in rows:
+        parent_of[r["name"].lower()] = r["parent"].lower() if r.get("parent") else None
+        shown[r["name"].lower()] = r["name"]
+    for name in parent_of:
+        chain, cur = [], name
+        while cur is not None and cur not in chain:
+            chain.append(cur)
+            cur = parent_of.get(cur)
+        if cur is not None:
+            loop = chain[chain.index(cur):] + [cur]
+            raise CodingError("the codebook's parents form a cycle: " + " under ".join(shown.get(n, n) for n in loop))
 
 
 def codebook_csv(store: Store) -> str:

@@ -73,18 +73,22 @@ class Pseudonymiser:
         return names
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
-        found: list[tuple[int, int, str]] = []
+        found: list[tuple[int, int, str | None]] = []  # None: a name, aliased below
         for m in PERSONNUMMER_RE.finditer(text):
             found.append((m.start(), m.end(), "[personnummer]"))
-        for name in sorted(self.private_names(text), key=len, reverse=True):
+        names: dict[tuple[int, int], str] = {}
+        for name in sorted(self.private_names(text), key=lambda n: (-len(n), n)):
             for m in re.finditer(rf"(?<![\wÅÄÖåäö]){re.escape(name)}(?![\wÅÄÖåäö])", text):
-                found.append((m.start(), m.end(), self.alias(name)))
+                names.setdefault((m.start(), m.end()), name)
+                found.append((m.start(), m.end(), None))
         found.sort(key=lambda s: (s[0], -(s[1] - s[0])))
         out, last = [], -1
-        for s in found:  # overlapping finds: the first (longest) wins
-            if s[0] >= last:
-                out.append(s)
-                last = s[1]
+        for s, e, repl in found:  # overlapping finds: the first (longest) wins
+            if s >= last:
+                # persons are numbered in order of appearance, so the same text always
+                # gets the same placeholders (a re-import rebuilds them)
+                out.append((s, e, repl if repl is not None else self.alias(names[(s, e)])))
+                last = e
         return out
 
     def alias(self, name: str) -> str:

@@ -31,7 +31,7 @@ IBID_RE = re.compile(r"^\s*(ibid|ibidem|dito|a\.\s?a)\.?\s*$", re.IGNORECASE)
 SOURCE_RE = re.compile(
     r"^(?P<source>intervju(?:er)?|telefonintervju|gruppintervju|fokusgrupp(?:sintervju)?|samtal|citat|enkätsvar|"
     r"fritextsvar|uttalande)"
-    r"\s+(?:med\s+|av\s+|i\s+)?(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+    r"\s+(?:med\s+|av\s+|från\s+|i\s+)?(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 LEAD_IN_RE = re.compile(
     r"(?P<who>(?:en|ett|flera|några|två|tre)?\s*(?:kommunföreträdare|företrädare|socialchef|enhetschef|handläggare|"
     r"socialsekreterare|tjänsteperson|chef|representant|intervjuperson)[^.:]*?)\s+"

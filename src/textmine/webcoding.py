@@ -232,6 +232,12 @@ def register_coding_routes(app: FastAPI, state, render) -> None:
         pid = (f.get("passage_id") or [""])[0]
         start, end = _int_or_none(f.get("start"), "start"), _int_or_none(f.get("end"), "slut")
         store = state.store()
+        text = check_passage(store, pid)["text"]
+        check_code(store, f.get("code"))
+        if (start is None) != (end is None):
+            raise coding.CodingError("ange både start och slut för en markering (eller inget för hela avsnittet)")
+        if start is not None and not (0 <= start < end <= len(text)):
+            raise coding.CodingError(f"markeringen {start}–{end} ligger utanför avsnittet, som har {len(text)} tecken")
         ids = coding.assign(store, user["coder_name"], f.get("code") or "", pid, start, end)
         what = "Markeringen är kodad" if start is not None else "Avsnittet är kodat"
         return back(f.get("next") or f"/coding/passages/{quote(pid)}",
@@ -244,6 +250,9 @@ def register_coding_routes(app: FastAPI, state, render) -> None:
         ids = [p for p in (f.get("passage_id") or []) if p]
         if not ids:
             raise coding.CodingError("markera minst ett avsnitt att koda")
+        check_code(state.store(), f.get("code"))
+        for pid in ids:
+            check_passage(state.store(), pid)
         added = coding.assign_bulk(state.store(), user["coder_name"], f.get("code") or "", ids)
         return back(f.get("next") or "/", f"{len(added)} avsnitt kodade med {f.get('code')} (ångra på kodningssidan).")
 
@@ -364,6 +373,23 @@ def register_coding_routes(app: FastAPI, state, render) -> None:
             coding_export.export(state.store(), fmt, out, pseudonymise=bool(pseudonymise))
             body = out.read_bytes()
         return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def check_code(store, name: str | None) -> dict:
+    """The code, or a Swedish one-line error (the coding module speaks English to the CLI)."""
+    if not (name or "").strip():
+        raise coding.CodingError("välj en kod")
+    try:
+        return coding.find_code(store, name)
+    except NotFound:
+        raise NotFound(f"koden '{name[:80]}' finns inte i kodboken") from None
+
+
+def check_passage(store, passage_id: str) -> dict:
+    try:
+        return store.passage_by_id(passage_id)
+    except NotFound:
+        raise NotFound(f"avsnittet '{passage_id[:64]}' finns inte (det kan ha byggts om: sök fram det igen)") from None
 
 
 def _int_or_none(value, name: str) -> int | None:
