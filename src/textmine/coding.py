@@ -433,11 +433,39 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / n if n else v
 
 
+# (model, code text) -> its embedding: ranking codes for a passage embeds every code's
+# description, which at a few texts a second on a CPU would take seconds per passage.
+_CODE_VECTORS: dict[tuple[str, str], np.ndarray] = {}
+_CODE_VECTORS_MAX = 5000
+
+
+def _code_vectors(embedder, texts: list[str]) -> list[np.ndarray]:
+    model = str(getattr(embedder, "model_name", id(embedder)))
+    missing = [t for t in dict.fromkeys(texts) if (model, t) not in _CODE_VECTORS]
+    if missing:
+        if len(_CODE_VECTORS) + len(missing) > _CODE_VECTORS_MAX:
+            _CODE_VECTORS.clear()
+        for t, v in zip(missing, embedder.embed_queries(missing)):
+            _CODE_VECTORS[(model, t)] = _unit(np.asarray(v, dtype=np.float32))
+    return [_CODE_VECTORS[(model, t)] for t in texts]
+
+
+# a passage this close to a passage already coded with a code is very likely the same
+# theme; below it, closeness to examples says little (e5 puts most passages of this
+# corpus at 0.8-0.88 of each other), so only the part above counts
+EXAMPLE_SIMILARITY_FLOOR = 0.88
+
+
+def description_vectors(embedder, codes: list[Code]) -> np.ndarray:
+    """Each code's name, description, inclusion note and examples embedded as a query
+    (e5 matches queries to passages), cached."""
+    return np.stack(_code_vectors(embedder, [c.prototype_text() for c in codes]))
+
+
 def code_prototype(store: Store, code: Code, embedder, index) -> np.ndarray:
-    """A code as a vector: its description embedded as a query (e5 matches queries to
-    passages), averaged with the mean of the passages coded with it, which carry the
-    researchers' own reading of the code."""
-    desc = _unit(np.asarray(embedder.embed_queries([code.prototype_text()])[0], dtype=np.float32))
+    """A code as a vector to search passages with: its description, averaged with the
+    mean of the passages coded with it, which carry the researchers' own reading."""
+    desc = description_vectors(embedder, [code])[0]
     coded = {r["passage_id"] for r in store.codings(code_ids=[code.id])}
     vecs = _passage_vectors(store, index, list(coded))
     if len(vecs):
@@ -477,25 +505,29 @@ def suggest_for_code(store: Store, embedder, index, code_name: str, *, coder_nam
 
 def suggest_for_passage(store: Store, embedder, index, passage_id: str, *, coder_name: str | None = None,
                         k: int = 5) -> list[Suggestion]:
-    """Codes for a passage, ranked by similarity of the passage to each code's prototype;
-    codes the coder already applied or rejected here are left out."""
+    """Codes for a passage: similarity of the passage to each code's description, plus
+    a bonus when it is very close to a passage already coded with the code. Codes the
+    coder already applied or rejected here are left out."""
     p = _passage(store, passage_id)
     vec = index.vectors([p["id"]])
     if vec is None or not len(vec):
         raise NotFound(f"passage {passage_id} has no vector yet: run `textmine reindex`")
+    v = _unit(vec[0])
     coder_id = coder(store, coder_name, create=False)["id"] if coder_name else None
     applied = {r["code"] for r in store.codings(passage_ids=[passage_id], coder_id=coder_id)}
     rejected = store.rejected_codes(passage_id, coder_id)
     codes = [c for c in flat_codebook(store) if c.id not in applied and c.id not in rejected]
     if not codes:
         return []
-    descs = embedder.embed_queries([c.prototype_text() for c in codes])
-    protos = []
-    for c, d in zip(codes, descs):
-        d = _unit(np.asarray(d, dtype=np.float32))
-        coded = _passage_vectors(store, index, list({r["passage_id"] for r in store.codings(code_ids=[c.id])}))
-        protos.append(_unit(d + _unit(coded.mean(axis=0))) if len(coded) else d)
-    scores = np.stack(protos) @ _unit(vec[0])
+    scores = description_vectors(embedder, codes) @ v
+    examples: dict[int, set[str]] = {}
+    for r in store.codings():
+        if r["passage_id"] != passage_id:
+            examples.setdefault(r["code"], set()).add(r["passage_id"])
+    for i, c in enumerate(codes):
+        ex = _passage_vectors(store, index, sorted(examples.get(c.id, ())))
+        if len(ex):
+            scores[i] += max(0.0, float((ex @ v).max()) - EXAMPLE_SIMILARITY_FLOOR)
     order = np.argsort(-scores)[:k]
     return [Suggestion(passage_id, codes[i].name, float(scores[i]), p["text"], p["title"], p["page_start"], p["doc_id"])
             for i in order]
