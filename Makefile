@@ -46,6 +46,8 @@ bench: install
 	$(PY) benchmarks/retrieval.py
 	$(PY) benchmarks/latency.py
 	$(PY) benchmarks/web.py
+	$(PY) benchmarks/rulings.py
+	$(PY) benchmarks/coding.py
 
 # Re-render the demo corpus from corpus/sources (needs reportlab, in .[dev]).
 corpus: install
