@@ -39,9 +39,13 @@ VALUES_SV = {
 }
 
 
-def value_sv(value: str) -> str:
+def value_sv(value: str, dimension: str = "") -> str:
+    """A dimension's value in Swedish ("other" is "Övrigt" as a document type, "annan"
+    as a kind of respondent)."""
     from .webview import DOC_TYPES
 
+    if dimension == "doc_type" and value in DOC_TYPES:
+        return DOC_TYPES[value][0]
     return VALUES_SV.get(value) or DOC_TYPES.get(value, (value,))[0]
 
 

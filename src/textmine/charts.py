@@ -45,7 +45,7 @@ def bar_chart(table: Table, fmt: str = "svg", title: str = "") -> bytes:
         left = [0] * len(codes)
         for i, col in enumerate(table.columns):
             values = [table.cells.get(c, {}).get(col, 0) for c in codes]
-            ax.barh([_short(c) for c in codes], values, left=left, label=value_sv(col), color=PALETTE[i % len(PALETTE)])
+            ax.barh([_short(c) for c in codes], values, left=left, label=value_sv(col, table.dimension), color=PALETTE[i % len(PALETTE)])
             left = [a + b for a, b in zip(left, values)]
         ax.set_xlabel("antal kodade avsnitt")
         ax.set_title(title or f"Koder efter {DIMENSIONS_SV.get(table.dimension, table.dimension)}")
@@ -66,7 +66,7 @@ def heat_map(table: Table, fmt: str = "svg", title: str = "") -> bytes:
         data = [[table.cells.get(r, {}).get(c, 0) for c in cols] for r in rows]
         fig, ax = plt.subplots(figsize=(max(5, 0.55 * len(cols) + 4), 0.45 * len(rows) + 2))
         im = ax.imshow(data, cmap="Blues", aspect="auto")
-        ax.set_xticks(range(len(cols)), [_short(value_sv(c), 24) for c in cols], rotation=45, ha="right", fontsize=8)
+        ax.set_xticks(range(len(cols)), [_short(value_sv(c, table.dimension), 24) for c in cols], rotation=45, ha="right", fontsize=8)
         ax.set_yticks(range(len(rows)), [_short(r) for r in rows], fontsize=8)
         top = max((v for row in data for v in row), default=0)
         for i, row in enumerate(data):
