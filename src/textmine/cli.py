@@ -552,7 +552,7 @@ def main() -> None:
         if type(exc).__name__ == "NoArgsIsHelpError":
             typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
             raise SystemExit(0)
-        where = f"textmine {exc.ctx.info_name} --help" if exc.ctx and exc.ctx.parent else "textmine --help"
+        where = f"{exc.ctx.command_path} --help" if exc.ctx and exc.ctx.parent else "textmine --help"
         message = " ".join(exc.format_message().split())
         sys.stderr.write(f"error: {message} (see `{where}`)\n")
         raise SystemExit(2)

@@ -32,6 +32,10 @@ SEGMENT_COLUMNS = ("document", "title", "page", "doc_type", "county", "coder", "
 PERSONNUMMER_RE = re.compile(r"(?<![\d-])(?:19|20)?\d{6}[-+]\d{4}(?!\d)")
 NAME_WORD = r"[A-ZÅÄÖ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?"
 INITIALS_RE = re.compile(r"(?<![\wÅÄÖåäö.])(?:[A-ZÅÄÖ]\.){2,3}(?![\wÅÄÖåäö])")
+# "Ringvägen 41 C, 151 37 Södertälje", "Nygatan 14 A lgh 1102, 872 30 Kramfors"
+STREET_ADDRESS_RE = re.compile(
+    r"(?<!Box )\b[A-ZÅÄÖ][a-zåäöé]+(?:vägen|gatan|gränd|stigen|backen|torget|allén|plan|leden|väg|gata)"
+    r"\s+\d+(?:\s?[A-Z])?(?:\s+lgh\s+\d+)?(?:,?\s+\d{3}\s?\d{2}\s+[A-ZÅÄÖ][a-zåäö]+(?:[ -][A-ZÅÄÖ][a-zåäö]+)?)?")
 PARTY_LABEL_RE = re.compile(r"^\s*(klagande|sökande|motpart|klient|den enskilde|ombud för|förälder|vårdnadshavare)\b", re.I)
 ORGANISATION_WORDS = re.compile(r"nämnd|kommun|stad|myndighet|verket|styrelse|region|AB\b|förening|län", re.I)
 
@@ -44,8 +48,8 @@ class ExportError(TextmineError):
 
 @dataclass
 class Pseudonymiser:
-    """Replaces personal identity numbers and private persons' names with stable
-    placeholders ("[personnummer]", "[Person 1]") across one export, and maps
+    """Replaces personal identity numbers, private persons' names and their street
+    addresses with placeholders ("[personnummer]", "[Person 1]", "[adress]"), and maps
     character offsets from the original text to the replaced one."""
 
     extra_names: set[str] = field(default_factory=set)  # e.g. parties of rulings
@@ -72,10 +76,27 @@ class Pseudonymiser:
                         names.add(m.group(0))
         return names
 
+    def private_addresses(self, text: str) -> list[tuple[int, int, str]]:
+        """Street addresses on a private party's line or the two lines after it (a
+        ruling gives the appellant's address under the name); a "Box" address is an
+        organisation's and stays."""
+        out, pos, private_left = [], 0, 0
+        for line in text.splitlines(keepends=True):
+            if PERSONNUMMER_RE.search(line) or PARTY_LABEL_RE.match(line):
+                private_left = 3
+            if private_left:
+                for m in STREET_ADDRESS_RE.finditer(line):
+                    out.append((pos + m.start(), pos + m.end(), "[adress]"))
+                if line.strip():
+                    private_left -= 1
+            pos += len(line)
+        return out
+
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         found: list[tuple[int, int, str | None]] = []  # None: a name, aliased below
         for m in PERSONNUMMER_RE.finditer(text):
             found.append((m.start(), m.end(), "[personnummer]"))
+        found += self.private_addresses(text)
         names: dict[tuple[int, int], str] = {}
         for name in sorted(self.private_names(text), key=lambda n: (-len(n), n)):
             for m in re.finditer(rf"(?<![\wÅÄÖåäö]){re.escape(name)}(?![\wÅÄÖåäö])", text):
