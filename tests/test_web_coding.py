@@ -8,15 +8,12 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import socket
-import threading
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, served
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -258,21 +255,9 @@ def test_logout_ends_the_session(app, coding_state):
 
 @pytest.fixture(scope="module")
 def base_url(app):
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    """The app served by uvicorn on a free port of 127.0.0.1, in a thread."""
+    with served(app) as url:
+        yield url
 
 
 def shot(page, name: str) -> None:
