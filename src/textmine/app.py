@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import __version__, webview
 from .errors import NotFound, StoreError, TextmineError
 from .index import lexical
+from .labels import LABELS_SV
 from .nlp.gazetteer import load_gazetteer
 from .pageimage import page_png, source_file
 from .rulings import list_cards
@@ -52,7 +53,7 @@ def _templates() -> Environment:
     env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.globals.update(type_name=webview.type_name, label_name=webview.label_name, mode_names=webview.MODE_NAMES,
-                       doc_types=webview.DOC_TYPES, version=__version__)
+                       doc_types=webview.DOC_TYPES, version=__version__, label_names=LABELS_SV)
     env.filters["entity_url"] = lambda e: f"/entities/{e['label']}/{_quote(e['norm'])}"
     return env
 
@@ -73,10 +74,11 @@ def search_params(
     year_from: Optional[str] = Query(None, description="Dokument daterade detta år eller senare."),
     year_to: Optional[str] = Query(None, description="Dokument daterade detta år eller tidigare."),
     entity: Optional[str] = Query(None, description="Avsnitt som nämner detta kanoniska id (se /api/entities)."),
+    label: Optional[str] = Query(None, description="Avsnittsetikett: dumping_case, good_practice, proposal eller interview_quote."),
     page: Optional[str] = Query(None, description="Resultatsida, 1 och uppåt."),
 ) -> SearchParams:
     return SearchParams.from_query(dict(q=q, mode=mode, type=type, county=county, municipality=municipality, court=court,
-                                        year_from=year_from, year_to=year_to, entity=entity, page=page))
+                                        year_from=year_from, year_to=year_to, entity=entity, label=label, page=page))
 
 
 def create_app(state: WebState) -> FastAPI:
@@ -170,6 +172,9 @@ def create_app(state: WebState) -> FastAPI:
             context["types"] = Counter(d["doc_type"] for d in store.list_documents())
             return render(request, "search.html", **context)
         hits = [dict(h.to_json(), snippet=webview.snippet(h.text, h.highlights)) for h in result.hits]
+        label_map = state.store().passage_label_map([h["passage_id"] for h in hits])
+        for h in hits:
+            h["labels"] = [label for label, _ in label_map.get(h["passage_id"], [])]
         user = current_user(state, request)
         if user:  # a logged-in coder codes hits from the list (bulk coding)
             from .coding import flat_codebook

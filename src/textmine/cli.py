@@ -284,13 +284,14 @@ def search(
     year_from: Optional[int] = typer.Option(None, "--year-from", help="Documents dated this year or later."),
     year_to: Optional[int] = typer.Option(None, "--year-to", help="Documents dated this year or earlier."),
     entity: Optional[str] = typer.Option(None, "--entity", help="Passages mentioning this canonical id (see `textmine entities`)."),
+    label: Optional[str] = typer.Option(None, "--label", help="Only passages with this label: dumping_case, good_practice, proposal, interview_quote."),
     batch: Optional[Path] = typer.Option(None, "--batch", help="A file with one query per line: one JSON line per query."),
     as_json: bool = JsonOpt,
 ):
     """Search passages: keyword (BM25), semantic (e5 + FAISS) or both fused (default)."""
     from .search import Filters, QueryError, Searcher
 
-    filters = Filters(doc_type, county, municipality, court, year_from, year_to, entity)
+    filters = Filters(doc_type, county, municipality, court, year_from, year_to, entity, label)
     with open_store(home) as store:
         searcher = Searcher(store)
         if batch is not None:
@@ -523,6 +524,36 @@ def print_document(doc) -> None:
                     typer.echo("  | " + (" | ".join(row) if isinstance(row, list) else row))
             else:
                 typer.echo(b.text)
+
+
+@app.command()
+@friendly_errors
+def passages(
+    label: str = typer.Option(..., "--label", help="dumping_case, good_practice, proposal or interview_quote."),
+    home: Optional[Path] = HomeOpt,
+    min_score: Optional[float] = typer.Option(None, "--min-score", help="Passages scoring at least this (0-1) instead of those past the label's threshold."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many."),
+    retrain: bool = typer.Option(False, "--retrain", help="Train the label model again and rescore every passage first."),
+    as_json: bool = JsonOpt,
+):
+    """Passages with a label (cases of aktiv medverkan, good practice, proposals, interview quotes), best first."""
+    from .labels import check_label, labelled_passages, update_labels
+
+    check_label(label)
+    with open_store(home) as store:
+        if retrain:
+            from .embed import Embedder
+
+            update_labels(store, Embedder(), retrain=True)
+        rows = labelled_passages(store, label, min_score=min_score, limit=limit)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo(f"no passages labelled {label} (run `textmine reindex` if the store predates labels)")
+    for r in rows:
+        typer.echo(f"{r['score']:.2f}  {r['passage_id']}  {r['path']} s. {r['page']}  {r['title'] or ''}")
+        typer.echo(f"      {' '.join(r['text'].split())[:160]}")
 
 
 from .cli_code import code_app  # noqa: E402  (it imports the helpers above)

@@ -68,7 +68,7 @@ def embed_missing(store: Store, embedder, *, quiet: bool = False, batch: int = 6
     for i in range(0, len(missing), batch):
         chunk = missing[i:i + batch]
         rows = store.passages_by_rowid([rowid for _, rowid in chunk])
-        texts = [_context_of(rows[rowid]) for _, rowid in chunk]
+        texts = [context_of(rows[rowid]) for _, rowid in chunk]
         vectors = embedder.embed_passages(texts)
         store.put_embeddings(embedder.model_name, [(h, v.astype(np.float32).tobytes()) for (h, _), v in zip(chunk, vectors)])
         done += len(chunk)
@@ -82,7 +82,7 @@ def embed_missing(store: Store, embedder, *, quiet: bool = False, batch: int = 6
     return {"embedded": done, "seconds": round(seconds, 2), "passages_per_second": round(done / seconds, 1) if done and seconds else None}
 
 
-def _context_of(row: dict) -> str:
+def context_of(row: dict) -> str:
     """The same text as Passage.context_text(), rebuilt from a stored row."""
     import json
 
@@ -130,9 +130,12 @@ def update_indexes(store: Store, embedder=None, *, quiet: bool = False, rechunk:
         embedder = Embedder()
     embedded = embed_missing(store, embedder, quiet=quiet)
     synced = sync_vectors(store, embedder)
+    from .labels import update_labels
+
+    labelled = update_labels(store, embedder)  # case / good practice / proposal / quote scores
     return {
         "documents_chunked": len(doc_ids), "passages_built": n_passages, **embedded,
-        "index": synced, "model": embedder.model_name, "seconds": round(time.monotonic() - started, 2),
+        "index": synced, "labels": labelled.get("labelled"), "model": embedder.model_name, "seconds": round(time.monotonic() - started, 2),
     }
 
 

@@ -44,6 +44,7 @@ class Filters:
     year_from: int | None = None
     year_to: int | None = None
     entity: str | None = None
+    label: str | None = None  # a passage label (labels.LABELS)
 
     def sql(self) -> tuple[str, tuple]:
         gaz = load_gazetteer()
@@ -71,6 +72,11 @@ class Filters:
         if self.entity:
             where.append("EXISTS (SELECT 1 FROM passage_facets f WHERE f.passage = p.id AND f.norm = ?)")
             args.append(self.entity)
+        if self.label:
+            from .labels import check_label
+
+            where.append("EXISTS (SELECT 1 FROM passage_labels l WHERE l.passage_id = p.passage_id AND l.label = ? AND l.assigned = 1)")
+            args.append(check_label(self.label))
         return " AND ".join(where), tuple(args)
 
     def active(self) -> bool:

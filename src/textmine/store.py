@@ -17,7 +17,7 @@ from .errors import NotFound, StoreError
 from .models import Block, Document, Page
 from .store_coding import CODING_SCHEMA, CodingTables
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DB_NAME = "textmine.sqlite"
 
 SCHEMA = """
@@ -125,6 +125,14 @@ CREATE TABLE IF NOT EXISTS ruling_refs (
     PRIMARY KEY (doc_id, kind, ref)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ruling_refs_ref ON ruling_refs(kind, ref);
+CREATE TABLE IF NOT EXISTS passage_labels (
+    passage_id TEXT NOT NULL,
+    label TEXT NOT NULL,
+    score REAL NOT NULL,
+    assigned INTEGER NOT NULL,
+    PRIMARY KEY (passage_id, label)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS passage_labels_label ON passage_labels(label, assigned, score);
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY,
     sha256 TEXT,
@@ -379,6 +387,38 @@ class Store(CodingTables):
             sql += " OR (label='PROVISION' AND norm LIKE ? ESCAPE '\\')"
             args.append(_like_escape(norm) + " %")
         return [tuple(r) for r in self.db.execute(sql + ")", args)]
+
+    # --- passage labels (labels.py) ----------------------------------------------
+
+    def replace_passage_labels(self, rows: list[tuple[str, str, float, int]]) -> None:
+        """All passages' label scores (passage_id, label, score, assigned), replacing the old ones."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM passage_labels")
+            db.executemany("INSERT INTO passage_labels (passage_id, label, score, assigned) VALUES (?,?,?,?)", rows)
+
+    def labelled_passages(self, label: str, min_score: float | None = None, limit: int | None = None) -> list[dict]:
+        cond = "l.score >= ?" if min_score is not None else "l.assigned = 1"
+        args: list = [label] + ([min_score] if min_score is not None else [])
+        sql = (
+            "SELECT p.*, d.path, d.title, d.doc_type, d.date, d.issuer, d.county, l.score FROM passage_labels l"
+            " JOIN passages p ON p.passage_id = l.passage_id JOIN documents d ON d.id = p.doc_id"
+            f" WHERE l.label = ? AND {cond} ORDER BY l.score DESC, d.id, p.seq"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [dict(r) for r in self.db.execute(sql, args)]
+
+    def passage_label_map(self, passage_ids: list[str]) -> dict[str, list[tuple[str, float]]]:
+        """passage_id -> [(label, score)] of the labels it has."""
+        out: dict[str, list[tuple[str, float]]] = {}
+        for i in range(0, len(passage_ids), 500):
+            chunk = passage_ids[i:i + 500]
+            for r in self.db.execute(
+                f"SELECT passage_id, label, score FROM passage_labels WHERE assigned = 1 AND passage_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                out.setdefault(r[0], []).append((r[1], r[2]))
+        return out
 
     def document_passages(self, doc_id: int) -> list[dict]:
         return self.passage_rows("p.doc_id=? ORDER BY p.seq", (doc_id,))

@@ -67,14 +67,15 @@ READY_SEARCHES = [
         # phrased as a case is told (what the committee did), not as the phenomenon is
         # named: the latter finds reports about social dumping rather than cases of it
         "params": {"q": "socialnämnden förmedlade en lägenhet i en annan kommun, betalade hyra eller flytt, "
-                        "eller krävde att personen sökte bostad på annan ort"},
+                        "eller krävde att personen sökte bostad på annan ort", "label": "dumping_case"},
     },
     {
         "key": "goda-exempel",
         "title": "Goda exempel och överenskommelser",
         "description": "Överenskommelser mellan kommuner, rutiner för att informera den mottagande kommunen, "
                        "samtycke till att häva sekretess och länsgemensamma nätverk.",
-        "params": {"q": "överenskommelse mellan kommuner och rutin för att informera den mottagande kommunen vid flytt"},
+        "params": {"q": "överenskommelse mellan kommuner och rutin för att informera den mottagande kommunen vid flytt",
+                   "label": "good_practice"},
     },
 ]
 
@@ -102,6 +103,7 @@ class SearchParams:
     year_from: str = ""
     year_to: str = ""
     entity: str = ""
+    label: str = ""
     page: int = 1
 
     @classmethod
@@ -116,6 +118,11 @@ class SearchParams:
         mode = values["mode"] or "hybrid"
         if mode not in MODES:
             raise QueryError(f"okänt sökläge '{mode[:40]}': använd hybrid, semantic eller keyword")
+        if values["label"]:
+            from .labels import LABELS
+
+            if values["label"] not in LABELS:
+                raise QueryError(f"okänd etikett '{values['label'][:40]}': använd {', '.join(LABELS)}")
         if values["type"] and values["type"] not in DOC_TYPES:
             raise QueryError(f"okänd dokumenttyp '{values['type'][:40]}': använd {', '.join(DOC_TYPES)}")
         for name in ("year_from", "year_to"):
@@ -156,7 +163,7 @@ class SearchParams:
         return Filters(
             doc_type=self.type or None, county=self.county or None, municipality=self.municipality or None,
             court=self.court or None, year_from=int(self.year_from) if self.year_from else None,
-            year_to=int(self.year_to) if self.year_to else None, entity=self.entity or None,
+            year_to=int(self.year_to) if self.year_to else None, entity=self.entity or None, label=self.label or None,
         )
 
     def active_filters(self) -> list[tuple[str, str]]:
@@ -177,7 +184,7 @@ class SearchParams:
         return path + ("?" + urlencode(query) if query else "")
 
 
-FILTER_FIELDS = ("type", "county", "municipality", "court", "year_from", "year_to", "entity")
+FILTER_FIELDS = ("type", "county", "municipality", "court", "year_from", "year_to", "entity", "label")
 
 
 def mark_segments(text: str, ranges) -> list[tuple[str, str, str | None]]:
@@ -408,11 +415,15 @@ def active_filter_chips(params: SearchParams) -> list[dict]:
     gaz = load_gazetteer()
     chips = []
     names = {"type": "Typ", "county": "Län", "municipality": "Kommun", "court": "Domstol", "year_from": "Från år",
-             "year_to": "Till år", "entity": "Nämner"}
+             "year_to": "Till år", "entity": "Nämner", "label": "Etikett"}
     for key, value in params.active_filters():
         shown = value
         if key == "type":
             shown = type_name(value)
+        elif key == "label":
+            from .labels import LABELS_SV
+
+            shown = LABELS_SV.get(value, value)
         elif key == "county" and value.isdigit() and value.zfill(2) in gaz.counties:
             shown = gaz.counties[value.zfill(2)].name
         elif key == "municipality" and value.isdigit():

@@ -1,0 +1,297 @@
+"""Passage labels for the national coordinator: `dumping_case` (a municipality gets a
+person to move elsewhere with its assistance), `good_practice` (agreements, routines
+for informing the receiving municipality, consent, networks with results), `proposal`
+and `interview_quote`.
+
+A logistic regression per label on the passage's e5 embedding (issue #4) plus a few
+rule features (phrases that mark a case, an agreement, a proposal; quote passages).
+It is trained on the labelled set in data/passage_labels.jsonl: every passage of the
+demo corpus and of the five real documents, labelled by annotators who never saw this
+code, split by document into train and test (benchmarks/labels.py reports the test
+figures). The demo corpus is our own fictional writing, so its texts ship with the set;
+the real documents' passages are referred to by id and used when they are in the store.
+
+Scores go into the store (passage_labels); a passage has a label when its score
+reaches the label's threshold, chosen on the training data by cross-validation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import TextmineError
+from .store import Store
+
+LABELS = ("dumping_case", "good_practice", "proposal", "interview_quote")
+LABELS_SV = {"dumping_case": "Fall av aktiv medverkan", "good_practice": "Goda exempel", "proposal": "Förslag",
+             "interview_quote": "Intervjucitat"}
+DATA = Path(__file__).parent / "data" / "passage_labels.jsonl"
+MODEL_VERSION = 2
+C_GRID = (0.25, 1.0, 4.0, 16.0)
+MIN_STORED_SCORE = 0.05  # lower scores are not stored: --min-score below it finds nothing more
+# thresholds aim a little above the issue's targets (precision 0.85, recall 0.75):
+# cross-validated figures on the training documents run above what unseen documents give
+TARGET_PRECISION = 0.88
+TARGET_RECALL = 0.78
+
+# phrases that mark each label; counted in the passage text as extra features
+RULES = {
+    "search_outside": r"sök(?:a|er|t)?\s+(?:efter\s+)?(?:bostad|boende|lägenhet)[^.]{0,60}(?:andra kommuner|annan kommun|hela (?:landet|sverige)|annan ort|utanför)",
+    "paid_move": r"(?:betala(?:de|t|r)?|stod för|bekostade|ersatte)[^.]{0,40}(?:hyra|hyran|hyror|flytt|deposition|kontantinsats)",
+    "brokered": r"förmedla(?:de|t|r)?\s+(?:en\s+)?(?:lägenhet|bostad|kontrakt)|lista(?:n)? (?:över|med) lediga|bostadscoach|boendecoach|erbjöds? (?:en )?(?:lägenhet|bostad) i",
+    "moved_to": r"flytta(?:de|t|r)? (?:till|från) [A-ZÅÄÖ]|flyttat in|inflytt",
+    "contract_ends": r"kontrakt[^.]{0,40}(?:löper ut|upphör|förlängs inte|sägs upp)",
+    "agreement": r"överenskommelse|avsiktsförklaring|samverkansavtal|samarbetsavtal",
+    "inform_receiver": r"informera(?:r|s)? (?:den )?mottagande|informationsöverföring|kontakta(?:r|s)? (?:den )?mottagande|underrätta",
+    "consent": r"samtycke",
+    "network": r"nätverk|workshop|utbildningsdag|länsgemensam|samverkansforum",
+    "routine": r"\brutin(?:en|er|erna)?\b",
+    "proposal": r"föreslår|förslag(?:et|en)? (?:att|om)|\bbör\b|rekommender|överväga|behöver (?:utredas|förtydligas)",
+    "court_reasoning": r"förvaltningsrätten gör följande bedömning|kammarrätten gör följande bedömning|domskäl|skäl för avgörandet",
+    "interview_note": r"\[\d+\]\s*(?:intervju|samtal|fokusgrupp|uttalande|fritextsvar)",
+}
+_RULES = {k: re.compile(v, re.IGNORECASE) for k, v in RULES.items()}
+
+
+class LabelError(TextmineError):
+    """A label request that cannot be answered."""
+
+
+def check_label(label: str) -> str:
+    if label not in LABELS:
+        raise LabelError(f"unknown label '{label}': use one of {', '.join(LABELS)}")
+    return label
+
+
+# the kind of document says much about a passage: agreements hold good practice,
+# rulings tell cases, directives make proposals
+DOC_TYPES = ("court_ruling", "county_report", "municipal_review", "agreement", "government_decision",
+             "agency_report", "press_release", "other")
+
+
+def rule_features(text: str, kind: str, doc_type: str | None = None) -> np.ndarray:
+    counts = [min(len(r.findall(text)), 3) / 3 for r in _RULES.values()]
+    types = [1.0 if doc_type == t else 0.0 for t in DOC_TYPES]
+    return np.array(counts + [1.0 if kind == "quote" else 0.0] + types, dtype=np.float32)
+
+
+@dataclass
+class LabelModel:
+    """Weights of one logistic regression per label over [embedding, rule features]."""
+    model_name: str
+    data_hash: str
+    weights: dict[str, list[float]]
+    bias: dict[str, float]
+    thresholds: dict[str, float]
+    trained_on: dict[str, int] = field(default_factory=dict)
+    version: int = MODEL_VERSION
+
+    def scores(self, features: np.ndarray) -> dict[str, np.ndarray]:
+        out = {}
+        for label in LABELS:
+            z = features @ np.asarray(self.weights[label], dtype=np.float32) + self.bias[label]
+            out[label] = 1 / (1 + np.exp(-z))
+        return out
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self)), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> "LabelModel | None":
+        try:
+            m = cls(**json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return None
+        return m if m.version == MODEL_VERSION else None
+
+
+@dataclass
+class Example:
+    passage_id: str
+    labels: list[str]
+    split: str
+    document: str
+    text: str | None = None  # context text (demo corpus only)
+    kind: str = "text"
+    doc_type: str | None = None
+
+
+def load_examples(path: Path = DATA) -> list[Example]:
+    if not path.exists():
+        raise LabelError(f"the labelled set {path} is missing")
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            d = json.loads(line)
+            out.append(Example(d["passage_id"], d["labels"], d["split"], d["document"], d.get("text"),
+                               d.get("kind", "text"), d.get("doc_type")))
+    return out
+
+
+def data_hash(path: Path = DATA) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def example_features(store: Store, embedder, examples: list[Example]) -> tuple[np.ndarray, list[Example]]:
+    """Features of the examples whose text is known: from the store (by passage id,
+    its stored vector) or shipped with the set (embedded, reusing stored vectors of the
+    same text)."""
+    from .indexing import context_of  # the context text that is embedded
+
+    rows = {r["passage_id"]: r for r in store.passage_rows(
+        f"p.passage_id IN ({','.join('?' * len(examples))})", tuple(e.passage_id for e in examples))} if examples else {}
+    texts, kinds, types, kept = [], [], [], []
+    for e in examples:
+        r = rows.get(e.passage_id)
+        if r is not None:
+            texts.append(context_of(r))
+            kinds.append(r["kind"])
+            types.append(r["doc_type"])
+        elif e.text:
+            texts.append(e.text)
+            kinds.append(e.kind)
+            types.append(e.doc_type)
+        else:
+            continue  # a real document's passage, not in this store
+        kept.append(e)
+    vectors = embed_texts(store, embedder, texts)
+    return np.hstack([vectors, np.stack([rule_features(t, k, d) for t, k, d in zip(texts, kinds, types)])]), kept
+
+
+def embed_texts(store: Store, embedder, texts: list[str]) -> np.ndarray:
+    """Passage vectors for texts, from the store's embedding cache where it has them."""
+    hashes = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+    cached = store.get_embeddings(embedder.model_name, hashes)
+    missing = [i for i, h in enumerate(hashes) if h not in cached]
+    out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    for i, h in enumerate(hashes):
+        if h in cached:
+            out[i] = np.frombuffer(cached[h], dtype=np.float32)
+    if missing:
+        print(f"labels: embedding {len(missing)} training passages (once)", file=sys.stderr, flush=True)
+        vecs = embedder.embed_passages([texts[i] for i in missing])
+        for i, v in zip(missing, vecs):
+            out[i] = v
+    return out
+
+
+def fit(features: np.ndarray, targets: dict[str, np.ndarray], model_name: str, dhash: str,
+        groups: list[str] | None = None) -> LabelModel:
+    """One logistic regression per label; the threshold is the lowest score at which
+    cross-validated predictions on the training data reach the target precision (or
+    the best F1 when none does)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predict
+
+    from sklearn.metrics import average_precision_score
+
+    weights, bias, thresholds, counts = {}, {}, {}, {}
+    for label in LABELS:
+        y = targets[label]
+        counts[label] = int(y.sum())
+        clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=4000)
+        if y.sum() >= 5 and (len(y) - y.sum()) >= 5:
+            # folds by document when documents are known: a threshold must hold on
+            # documents the model has not seen, as in use
+            folds = GroupKFold(n_splits=5) if groups else StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+            # regularisation chosen by cross-validated average precision on the training data
+            best = None
+            for c in C_GRID:
+                candidate = LogisticRegression(C=c, class_weight="balanced", max_iter=4000)
+                cv = cross_val_predict(candidate, features, y, cv=folds, groups=groups, method="predict_proba")[:, 1]
+                ap = average_precision_score(y, cv)
+                if best is None or ap > best[0]:
+                    best = (ap, candidate, cv)
+            _, clf, cv = best
+            thresholds[label] = pick_threshold(cv, y)
+        else:
+            thresholds[label] = 0.5
+        clf.fit(features, y)
+        weights[label] = clf.coef_[0].astype(float).tolist()
+        bias[label] = float(clf.intercept_[0])
+    return LabelModel(model_name, dhash, weights, bias, thresholds, counts)
+
+
+def pick_threshold(scores: np.ndarray, y: np.ndarray) -> float:
+    """The threshold with the best F1 among those whose cross-validated precision and
+    recall both reach the targets (TARGET_PRECISION, TARGET_RECALL); when none does,
+    the best F1 overall."""
+    best_any, best_ok = (-1.0, 0.5), (-1.0, None)
+    for t in np.unique(np.round(scores, 3)):
+        pred = scores >= t
+        tp = float((pred & (y == 1)).sum())
+        if not pred.sum() or not y.sum():
+            continue
+        p, r = tp / pred.sum(), tp / y.sum()
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        best_any = max(best_any, (f1, float(t)))
+        if p >= TARGET_PRECISION and r >= TARGET_RECALL:
+            best_ok = max(best_ok, (f1, float(t)))
+    return best_ok[1] if best_ok[1] is not None else best_any[1]
+
+
+def targets_of(examples: list[Example]) -> dict[str, np.ndarray]:
+    return {label: np.array([label in e.labels for e in examples], dtype=int) for label in LABELS}
+
+
+def model_path(store: Store) -> Path:
+    return Path(store.home) / "labels" / "model.json"
+
+
+def label_model(store: Store, embedder, *, retrain: bool = False) -> LabelModel:
+    """The store's label model, trained on the whole labelled set when missing or stale."""
+    path = model_path(store)
+    dhash = data_hash()
+    model = None if retrain else LabelModel.load(path)
+    if model is None or model.data_hash != dhash or model.model_name != embedder.model_name:
+        feats, kept = example_features(store, embedder, load_examples())
+        model = fit(feats, targets_of(kept), embedder.model_name, dhash, [e.document for e in kept])
+        model.save(path)
+    return model
+
+
+def update_labels(store: Store, embedder, *, retrain: bool = False) -> dict:
+    """Score every passage for every label and store the scores."""
+    if not DATA.exists():  # an installation without the labelled set labels nothing
+        return {"passages": 0, "labelled": None}
+    model = label_model(store, embedder, retrain=retrain)
+    rows = store.passage_rows("p.kind != 'footnotes'")
+    if not rows:
+        return {"passages": 0}
+    from .indexing import context_of
+
+    vectors = store.get_embeddings(embedder.model_name, [r["content_hash"] for r in rows])
+    keep = [r for r in rows if r["content_hash"] in vectors]
+    emb = np.stack([np.frombuffer(vectors[r["content_hash"]], dtype=np.float32) for r in keep])
+    feats = np.hstack([emb, np.stack([rule_features(context_of(r), r["kind"], r["doc_type"]) for r in keep])])
+    scores = model.scores(feats)
+    out = []
+    for i, r in enumerate(keep):
+        for label in LABELS:
+            s = float(scores[label][i])
+            if s >= MIN_STORED_SCORE:
+                out.append((r["passage_id"], label, round(s, 4), int(s >= model.thresholds[label])))
+    store.replace_passage_labels(out)
+    counts = {label: sum(1 for x in out if x[1] == label and x[3]) for label in LABELS}
+    return {"passages": len(keep), "labelled": counts, "thresholds": model.thresholds}
+
+
+def labelled_passages(store: Store, label: str, *, min_score: float | None = None, limit: int | None = None) -> list[dict]:
+    """Passages with a label (score at or above its threshold, or at or above
+    min_score when given), best first, with document, path and page."""
+    check_label(label)
+    if min_score is not None and not (0 <= min_score <= 1):
+        raise LabelError("--min-score is a score between 0 and 1")
+    rows = store.labelled_passages(label, min_score, limit)
+    return [{
+        "passage_id": r["passage_id"], "label": label, "score": r["score"], "document": r["doc_id"], "title": r["title"],
+        "doc_type": r["doc_type"], "date": r["date"], "county": r["county"], "path": r["path"], "page": r["page_start"],
+        "page_end": r["page_end"], "text": r["text"],
+    } for r in rows]
