@@ -91,9 +91,18 @@ def extract_case(row: dict, facets: list[tuple[str, str]]) -> Case:
     case = Case(row["passage_id"], row["doc_id"], row["title"] or "", row["page_start"], score=row.get("score") or 0.0,
                 text=row["text"])
     issuer = gaz.municipality_of_issuer(row.get("issuer"))
-    # a municipality's review of people moving in: the reviewing municipality receives
-    if issuer and row.get("doc_type") in ("municipal_review", "press_release") and issuer.code not in senders:
-        receivers = [issuer.code] + [r for r in receivers if r != issuer.code]
+    title = row.get("title") or ""
+    if issuer and row.get("doc_type") in ("municipal_review", "press_release"):
+        if re.search(r"inflytt|flyttar? (?:\w+ )*till " + re.escape(issuer.name), title, re.I):
+            # a municipality's review of people moving in: the reviewing municipality receives
+            if issuer.code not in senders:
+                receivers = [issuer.code] + [r for r in receivers if r != issuer.code]
+        elif not senders:
+            # its review of its own work with households seeking housing: it is the sending side
+            senders = [issuer.code]
+    if not senders and row.get("title"):
+        # "Redovisning av inflyttning ... från Stockholms stad": the document names the sender
+        senders = municipality_roles(row["title"])[0]
     case.sender = next((s for s in senders if s not in receivers[:1]), None)
     case.receiver = next((r for r in receivers if r != case.sender), None)
     case.sender_county = gaz.county_of(case.sender) if case.sender else None

@@ -556,6 +556,41 @@ def passages(
         typer.echo(f"      {' '.join(r['text'].split())[:160]}")
 
 
+class FlowLevel(str, Enum):
+    county = "county"
+    municipality = "municipality"
+
+
+@app.command()
+@friendly_errors
+def cases(
+    home: Optional[Path] = HomeOpt,
+    flows: Optional[FlowLevel] = typer.Option(None, "--flows", help="Print the flows sender -> receiver by county or municipality instead."),
+    as_json: bool = JsonOpt,
+):
+    """Cases of aktiv medverkan read from dumping_case passages: sending and receiving municipality (SCB codes), target group, year."""
+    from .cases import cases as find_cases
+    from .cases import flows as make_flows
+
+    with open_store(home) as store:
+        found = find_cases(store)
+    if flows is not None:
+        out = [f.to_json() for f in make_flows(found, flows.value)]
+        if as_json:
+            print_json(out)
+            return
+        for f in out:
+            typer.echo(f"{f['count']:>4}  {f['sender_name']} -> {f['receiver_name']}")
+        return
+    if as_json:
+        print_json([c.to_json() for c in found])
+        return
+    for c in found:
+        j = c.to_json()
+        typer.echo(f"{j['sender_name'] or '?'} -> {j['receiver_name'] or '?'}  {c.year or ''}  {', '.join(c.target_groups)}"
+                   f"  [{c.passage_id} s. {c.page}] {c.title}")
+
+
 from .cli_code import code_app  # noqa: E402  (it imports the helpers above)
 
 app.add_typer(code_app, name="code")
