@@ -48,6 +48,7 @@ bench: install
 	$(PY) benchmarks/web.py
 	$(PY) benchmarks/rulings.py
 	$(PY) benchmarks/coding.py
+	$(PY) benchmarks/labels.py
 
 # Re-render the demo corpus from corpus/sources (needs reportlab, in .[dev]).
 corpus: install
