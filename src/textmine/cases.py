@@ -10,7 +10,6 @@ is guessed beyond that: an unknown side stays unknown."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -156,11 +155,3 @@ def flows(case_list: list[Case], level: str = "county") -> list[Flow]:
 
     out = [Flow(s, r, sorted(set(p)), name(s), name(r)) for (s, r), p in groups.items()]
     return sorted(out, key=lambda f: (-len(f.passages), f.sender_name, f.receiver_name))
-
-
-def cases_json(case_list: list[Case]) -> list[dict]:
-    return [c.to_json() for c in case_list]
-
-
-def _json(v) -> str:
-    return json.dumps(v, ensure_ascii=False)

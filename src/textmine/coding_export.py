@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import qda
 from .coding import (
-    Code, CodingError, codebook, description_for_exchange, import_codebook_rows, new_guid, read_codebook_csv,
+    Code, CodingError, assign, codebook, description_for_exchange, import_codebook_rows, new_guid, read_codebook_csv,
     split_exchange_description,
 )
 from .errors import TextmineError
@@ -277,6 +277,7 @@ def build_project(store: Store, *, pseudonymise: bool = True, name: str = "textm
     project = qda.QdaProject(name=name, origin="textmine", creation_datetime=_iso(dt.datetime.now().timestamp()),
                              description="Exported from textmine" + (" (pseudonymised)" if pseudonymise else ""))
     coders = {c["id"]: c for c in (store.coder_by_id(r["id"]) for r in store.coders())}
+    documents = {d["id"]: d for d in store.list_documents()}
     project.users = [qda.QdaUser(c["guid"], c["name"]) for c in coders.values()]
     project.codes = qda_codes(store)
     code_guid = {c["id"]: c["guid"] for c in store.codes()}
@@ -301,7 +302,7 @@ def build_project(store: Store, *, pseudonymise: bool = True, name: str = "textm
             by_doc.setdefault(r["document"], []).append(r)
     orphans = sum(1 for r in live if r["document"] is None)
     for doc_id in doc_ids:
-        doc = next(d for d in store.list_documents() if d["id"] == doc_id)
+        doc = documents[doc_id]
         passages = store.document_passages(doc_id)
         text, offsets = document_text(passages)
         mapping = identity
@@ -465,8 +466,6 @@ def import_project(store: Store, path: Path) -> dict:
                 user = users.get((c.creating_user or sel.creating_user or "").strip("{}").lower()) or "import"
                 if code is None:
                     continue
-                from .coding import assign
-
                 try:
                     added += len(assign(store, user, code, pid, start, end))
                 except CodingError:

@@ -168,7 +168,7 @@ class CodingTables:
                            (create_guid, name.strip(), time.time()))
             row = self.db.execute("SELECT * FROM coders WHERE name=?", (name.strip(),)).fetchone()
         if row is None:
-            raise NotFound(f"no coder '{name}' (coders are created by `textmine code coder add` or on first coding)")
+            raise NotFound(f"no coder '{name}' (coders are made by `textmine code coder NAME` or by their first coding)")
         return dict(row)
 
     def coder_by_id(self, coder_id: int) -> dict | None:
