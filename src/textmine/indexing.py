@@ -133,9 +133,12 @@ def update_indexes(store: Store, embedder=None, *, quiet: bool = False, rechunk:
     from .labels import update_labels
 
     labelled = update_labels(store, embedder)  # case / good practice / proposal / quote scores
+    from .practice import build_catalogue
+
+    catalogue = build_catalogue(store)  # good-example candidates from the good_practice passages
     return {
         "documents_chunked": len(doc_ids), "passages_built": n_passages, **embedded,
-        "index": synced, "labels": labelled.get("labelled"), "model": embedder.model_name, "seconds": round(time.monotonic() - started, 2),
+        "index": synced, "labels": labelled.get("labelled"), "examples": catalogue, "model": embedder.model_name, "seconds": round(time.monotonic() - started, 2),
     }
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 from .errors import NotFound, StoreError
 from .models import Block, Document, Page
 from .store_coding import CODING_SCHEMA, CodingTables
+from .store_practice import PRACTICE_SCHEMA, PracticeTables
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 DB_NAME = "textmine.sqlite"
 
 SCHEMA = """
@@ -142,7 +143,7 @@ CREATE TABLE IF NOT EXISTS failures (
 """
 
 
-class Store(CodingTables):
+class Store(CodingTables, PracticeTables):
     """Access to the SQLite store under `home`."""
 
     def __init__(self, home: str | Path, *, create: bool = True):
@@ -159,6 +160,7 @@ class Store(CodingTables):
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
             self.db.executescript(CODING_SCHEMA)  # schema 4 -> 5: the coding workbench
+            self.db.executescript(PRACTICE_SCHEMA)  # schema 6 -> 7: the good-example catalogue
             self._check_version()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
@@ -400,7 +402,7 @@ class Store(CodingTables):
         cond = "l.score >= ?" if min_score is not None else "l.assigned = 1"
         args: list = [label] + ([min_score] if min_score is not None else [])
         sql = (
-            "SELECT p.*, d.path, d.title, d.doc_type, d.date, d.issuer, d.county, l.score FROM passage_labels l"
+            "SELECT p.*, d.path, d.title, d.doc_type, d.date, d.issuer, d.county, d.sha256, l.score FROM passage_labels l"
             " JOIN passages p ON p.passage_id = l.passage_id JOIN documents d ON d.id = p.doc_id"
             f" WHERE l.label = ? AND {cond} ORDER BY l.score DESC, d.id, p.seq"
         )
