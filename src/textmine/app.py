@@ -34,6 +34,7 @@ from .rulings import list_cards
 from .search import QueryError, clean_query
 from .server import WORKER_THREADS, WebState
 from .webcoding import current_user, register_coding_routes
+from .webpractice_flows import register_flow_routes
 from .webview import PER_PAGE, SearchParams
 
 ENTITY_PAGE_SIZE = 20
@@ -425,6 +426,7 @@ def create_app(state: WebState) -> FastAPI:
                         headers={"Content-Disposition": 'attachment; filename="textmine-domar.csv"'})
 
     register_coding_routes(app, state, render)
+    register_flow_routes(app, state, render)
 
     @app.get("/api/stats", summary="Vad lagret innehåller")
     def api_stats():

@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
+from .errors import NotFound, TextmineError
 from .nlp.gazetteer import load_gazetteer
 from .store import Store
 
@@ -301,3 +302,96 @@ def flows(case_list: list[Case], level: str = "county") -> list[Flow]:
 
     out = [Flow(s, r, sorted(set(p)), name(s), name(r)) for (s, r), p in groups.items()]
     return sorted(out, key=lambda f: (-len(f.passages), f.sender_name, f.receiver_name))
+
+
+TARGET_GROUPS = ("nyanlända", "barnfamiljer", "strukturellt hemlösa", "personer med missbruk", "skyddat boende", "ensamkommande")
+LEVELS = ("county", "municipality")
+
+
+class FlowError(TextmineError):
+    """A flow filter or place that cannot be used. The message is English for the CLI;
+    `sv` says the same in Swedish for the web pages."""
+
+    def __init__(self, message: str, sv: str):
+        super().__init__(message)
+        self.sv = sv
+
+
+class UnknownPlace(FlowError, NotFound):
+    """A county or municipality code or name that does not exist."""
+
+
+@dataclass
+class FlowFilters:
+    """What the flows view narrows to; the same for the CLI, the page and the API."""
+
+    level: str = "county"
+    year_from: int | None = None
+    year_to: int | None = None
+    target_group: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise FlowError(f"unknown level '{str(self.level)[:40]}': use county or municipality",
+                            f"okänd nivå '{str(self.level)[:40]}': använd county (län) eller municipality (kommun)")
+        for name in ("year_from", "year_to"):
+            value = getattr(self, name)
+            if value is not None and not 1900 <= value <= 2100:
+                raise FlowError(f"{name} must be a year between 1900 and 2100", f"{name} måste vara ett årtal mellan 1900 och 2100")
+        if self.year_from and self.year_to and self.year_from > self.year_to:
+            raise FlowError("year_from is later than year_to", "year_from är senare än year_to")
+        if self.target_group and self.target_group not in TARGET_GROUPS:
+            raise FlowError(f"unknown target group '{self.target_group[:40]}': use one of {', '.join(TARGET_GROUPS)}",
+                            f"okänd målgrupp '{self.target_group[:40]}': välj en av {', '.join(TARGET_GROUPS)}")
+
+    def apply(self, case_list: list[Case]) -> list[Case]:
+        """A year filter drops cases whose year is unknown: they cannot be placed in the range."""
+        out = []
+        for c in case_list:
+            if (self.year_from or self.year_to) and c.year is None:
+                continue
+            if self.year_from and c.year < self.year_from or self.year_to and c.year > self.year_to:
+                continue
+            if self.target_group and self.target_group not in c.target_groups:
+                continue
+            out.append(c)
+        return out
+
+
+def resolve_place(value: str, level: str) -> str:
+    """A county (code "18", "Örebro län", "Örebro") or a municipality (SCB code "1880" or
+    name) as its code; "okänd" is the unknown side of a flow."""
+    from .search import QueryError, resolve_county, resolve_municipality
+
+    v = (value or "").strip()
+    if v.lower() in (UNKNOWN, "unknown"):
+        return UNKNOWN
+    gaz = load_gazetteer()
+    try:
+        if level == "county":
+            return resolve_county(v, gaz)
+        if v.isdigit() and v.zfill(4) in gaz.municipalities:
+            return v.zfill(4)
+        return resolve_municipality(v, gaz)
+    except QueryError:
+        what = ("county", "län", "Örebro län, Dalarna", "18") if level == "county" else ("municipality", "kommun", "Hällefors", "1863")
+        raise UnknownPlace(f"unknown {what[0]} '{v[:60]}': give a name ({what[2]}) or a code ({what[3]})",
+                           f"okänt {what[1]} '{v[:60]}': ange ett namn ({what[2]}) eller en kod ({what[3]})"
+                           if level == "county" else
+                           f"okänd {what[1]} '{v[:60]}': ange ett namn ({what[2]}) eller en SCB-kod ({what[3]})") from None
+
+
+def flow_cases(case_list: list[Case], level: str, sender: str | None = None, receiver: str | None = None) -> list[Case]:
+    """The cases of one flow (or of everything sent from, or received by, one place), with
+    codes as resolve_place returns them."""
+    out = []
+    for c in case_list:
+        s, r = (c.sender_county, c.receiver_county) if level == "county" else (c.sender, c.receiver)
+        if s is None and r is None:
+            continue  # not part of any flow
+        if sender is not None and (s or UNKNOWN) != sender:
+            continue
+        if receiver is not None and (r or UNKNOWN) != receiver:
+            continue
+        out.append(c)
+    return out

@@ -565,23 +565,35 @@ class FlowLevel(str, Enum):
 @friendly_errors
 def cases(
     home: Optional[Path] = HomeOpt,
-    flows: Optional[FlowLevel] = typer.Option(None, "--flows", help="Print the flows sender -> receiver by county or municipality instead."),
+    flows: Optional[FlowLevel] = typer.Option(None, "--flows", help="Print the flows sender -> receiver by county or municipality instead (= /api/flows?level=...)."),
+    sender: Optional[str] = typer.Option(None, "--sender", help="Only cases sent from this county or municipality (code or name; 'okänd' for unknown), at --level."),
+    receiver: Optional[str] = typer.Option(None, "--receiver", help="Only cases received by this county or municipality, at --level."),
+    level: FlowLevel = typer.Option(FlowLevel.county, "--level", help="Whether --sender/--receiver are counties or municipalities."),
+    year_from: Optional[int] = typer.Option(None, "--year-from", help="Cases from this year on (cases without a year are left out)."),
+    year_to: Optional[int] = typer.Option(None, "--year-to", help="Cases up to this year."),
+    target_group: Optional[str] = typer.Option(None, "--target-group", help="Only cases naming this target group, e.g. nyanlända."),
     as_json: bool = JsonOpt,
 ):
     """Cases of aktiv medverkan read from dumping_case passages: sending and receiving municipality (SCB codes), target group, year."""
+    from .cases import FlowFilters, flow_cases, resolve_place
     from .cases import cases as find_cases
     from .cases import flows as make_flows
 
+    f = FlowFilters(level=(flows or level).value, year_from=year_from, year_to=year_to, target_group=target_group)
+    s = resolve_place(sender, level.value) if sender else None
+    r = resolve_place(receiver, level.value) if receiver else None
     with open_store(home) as store:
-        found = find_cases(store)
+        found = f.apply(find_cases(store))
     if flows is not None:
-        out = [f.to_json() for f in make_flows(found, flows.value)]
+        out = [fl.to_json() for fl in make_flows(found, flows.value)]
         if as_json:
             print_json(out)
             return
-        for f in out:
-            typer.echo(f"{f['count']:>4}  {f['sender_name']} -> {f['receiver_name']}")
+        for fl in out:
+            typer.echo(f"{fl['count']:>4}  {fl['sender_name']} -> {fl['receiver_name']}")
         return
+    if s is not None or r is not None:
+        found = flow_cases(found, level.value, s, r)
     if as_json:
         print_json([c.to_json() for c in found])
         return
@@ -589,6 +601,43 @@ def cases(
         j = c.to_json()
         typer.echo(f"{j['sender_name'] or '?'} -> {j['receiver_name'] or '?'}  {c.year or ''}  {', '.join(c.target_groups)}"
                    f"  [{c.passage_id} s. {c.page}] {c.title}")
+
+
+@app.command("county")
+@friendly_errors
+def county_cmd(
+    code: Optional[str] = typer.Argument(None, help="County code (18) or name (Örebro län, Örebro); without it: all 21 counties."),
+    home: Optional[Path] = HomeOpt,
+    as_json: bool = JsonOpt,
+):
+    """A county's overview (documents, cases out and in, good examples, county-wide agreement with evidence, timeline), or the list of counties."""
+    from .county import county_code, county_list, county_overview
+
+    if code is not None:
+        county_code(code)  # an unknown county fails before the store is opened
+    with open_store(home) as store:
+        if code is None:
+            rows = [c.to_json() for c in county_list(store)]
+            if as_json:
+                print_json(rows)
+                return
+            for c in rows:
+                typer.echo(f"{c['code']}  {c['name']:<22} {c['documents']:>3} dok  {c['cases_out']:>3} ut  {c['cases_in']:>3} in"
+                           f"  {c['examples']:>3} exempel  överenskommelse: {'ja' if c['agreement'] else '-'}")
+            return
+        o = county_overview(store, code)
+    if as_json:
+        print_json(o.to_json())
+        return
+    typer.echo(f"{o.name} ({o.code}): {len(o.documents)} documents, {len(o.cases_out)} cases out, {len(o.cases_in)} cases in, "
+               f"{len(o.examples)} good examples")
+    typer.echo(f"county-wide agreement: {'yes' if o.agreement.exists else 'no evidence'}")
+    for e in o.agreement.evidence:
+        typer.echo(f"  [{e.document} p. {e.page}] {e.reason}: {e.quote[:140]}")
+    for t in o.timeline:
+        typer.echo(f"  {t.year}: {t.documents} documents, {t.cases_out} out, {t.cases_in} in, {t.examples} examples")
+    for d in o.documents:
+        typer.echo(f"  doc {d.id:>4}  {d.date or '':<10}  {d.doc_type:<18} {d.title[:80]}")
 
 
 from .cli_code import code_app  # noqa: E402  (it imports the helpers above)
