@@ -49,6 +49,7 @@ bench: install
 	$(PY) benchmarks/rulings.py
 	$(PY) benchmarks/coding.py
 	$(PY) benchmarks/labels.py
+	$(PY) benchmarks/cases.py
 
 # Re-render the demo corpus from corpus/sources (needs reportlab, in .[dev]).
 corpus: install
