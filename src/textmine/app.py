@@ -35,6 +35,7 @@ from .search import QueryError, clean_query
 from .server import WORKER_THREADS, WebState
 from .webcoding import current_user, register_coding_routes
 from .webpractice_flows import register_flow_routes
+from .webpractice import register_practice_routes
 from .webview import PER_PAGE, SearchParams
 
 ENTITY_PAGE_SIZE = 20
@@ -427,6 +428,7 @@ def create_app(state: WebState) -> FastAPI:
 
     register_coding_routes(app, state, render)
     register_flow_routes(app, state, render)
+    register_practice_routes(app, state, render)
 
     @app.get("/api/stats", summary="Vad lagret innehåller")
     def api_stats():

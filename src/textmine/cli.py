@@ -644,6 +644,11 @@ from .cli_code import code_app  # noqa: E402  (it imports the helpers above)
 
 app.add_typer(code_app, name="code")
 
+from .cli_practice import examples_app, report_cmd  # noqa: E402
+
+app.add_typer(examples_app, name="examples")
+app.command("report")(report_cmd)
+
 
 def _click_exceptions():
     """Typer >= 0.20 vendors click as typer._click; older ones use click itself."""

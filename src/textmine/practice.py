@@ -142,6 +142,7 @@ def mechanism_of(text: str) -> str:
     if not sentences:
         return ""
     best = max(sentences, key=lambda s: (not NOT_MECHANISM.search(s), len(MECHANISM.findall(s)), -sentences.index(s)))
+    best = re.sub(r"\s+\d{1,2}\.$", "", best)  # the number of the next list item
     if len(best) > MAX_MECHANISM:
         best = best[:MAX_MECHANISM].rsplit(" ", 1)[0] + " …"
     return best

@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS good_examples (
     updated REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS good_examples_county ON good_examples(county, state);
-CREATE TABLE IF NOT EXISTS example_reviews (
+CREATE TABLE IF NOT EXISTS good_example_reviews (
     id INTEGER PRIMARY KEY,
     example INTEGER NOT NULL REFERENCES good_examples(id) ON DELETE CASCADE,
     reviewer TEXT NOT NULL,
@@ -51,14 +51,14 @@ CREATE TABLE IF NOT EXISTS example_reviews (
     changes TEXT NOT NULL DEFAULT '{}',
     at REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS collections (
+CREATE TABLE IF NOT EXISTS example_collections (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE COLLATE NOCASE,
     description TEXT NOT NULL DEFAULT '',
     created REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS collection_items (
-    collection INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+CREATE TABLE IF NOT EXISTS example_collection_items (
+    collection INTEGER NOT NULL REFERENCES example_collections(id) ON DELETE CASCADE,
     example INTEGER NOT NULL REFERENCES good_examples(id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
     PRIMARY KEY (collection, example)
@@ -119,7 +119,7 @@ class PracticeTables:
 
     @staticmethod
     def _in_collection(db, example_id: int) -> bool:
-        return db.execute("SELECT 1 FROM collection_items WHERE example=?", (example_id,)).fetchone() is not None
+        return db.execute("SELECT 1 FROM example_collection_items WHERE example=?", (example_id,)).fetchone() is not None
 
     def examples(self, *, state: str | None = None, county: str | None = None, kind: str | None = None,
                  collection: int | None = None, doc_id: int | None = None, ids: list[int] | None = None) -> list[dict]:
@@ -131,7 +131,7 @@ class PracticeTables:
         sql = "SELECT e.* FROM good_examples e"
         order = "ORDER BY e.county IS NULL, e.county, e.date DESC, e.id"
         if collection is not None:
-            sql += " JOIN collection_items ci ON ci.example = e.id AND ci.collection = ?"
+            sql += " JOIN example_collection_items ci ON ci.example = e.id AND ci.collection = ?"
             args.insert(0, collection)
             order = "ORDER BY ci.position, e.id"
         if ids is not None:
@@ -158,56 +158,56 @@ class PracticeTables:
                                                              "updated=?"])
             db.execute(f"UPDATE good_examples SET {sets} WHERE id=?",
                        (*values.values(), state, reviewer, note, now, json.dumps(edited), now, example_id))
-            db.execute("INSERT INTO example_reviews (example, reviewer, state, note, changes, at) VALUES (?,?,?,?,?,?)",
+            db.execute("INSERT INTO good_example_reviews (example, reviewer, state, note, changes, at) VALUES (?,?,?,?,?,?)",
                        (example_id, reviewer, state, note, json.dumps(changes, ensure_ascii=False), now))
 
     def example_reviews(self, example_id: int) -> list[dict]:
-        rows = self.db.execute("SELECT * FROM example_reviews WHERE example=? ORDER BY at, id", (example_id,))
+        rows = self.db.execute("SELECT * FROM good_example_reviews WHERE example=? ORDER BY at, id", (example_id,))
         return [dict(r, changes=json.loads(r["changes"])) for r in rows]
 
     # --- collections -------------------------------------------------------------------
 
     def collections(self) -> list[dict]:
         rows = self.db.execute(
-            "SELECT c.*, COUNT(ci.example) AS n_examples, SUM(e.state = 'verified') AS n_verified FROM collections c"
-            " LEFT JOIN collection_items ci ON ci.collection = c.id LEFT JOIN good_examples e ON e.id = ci.example"
+            "SELECT c.*, COUNT(ci.example) AS n_examples, SUM(e.state = 'verified') AS n_verified FROM example_collections c"
+            " LEFT JOIN example_collection_items ci ON ci.collection = c.id LEFT JOIN good_examples e ON e.id = ci.example"
             " GROUP BY c.id ORDER BY c.name")
         return [dict(r, n_verified=r["n_verified"] or 0) for r in rows]
 
     def collection(self, ref: str | int) -> dict:
         """A collection by id or by name."""
         if isinstance(ref, int) or str(ref).isdigit():
-            r = self.db.execute("SELECT * FROM collections WHERE id=?", (int(ref),)).fetchone()
+            r = self.db.execute("SELECT * FROM example_collections WHERE id=?", (int(ref),)).fetchone()
         else:
-            r = self.db.execute("SELECT * FROM collections WHERE name=?", (str(ref).strip(),)).fetchone()
+            r = self.db.execute("SELECT * FROM example_collections WHERE name=?", (str(ref).strip(),)).fetchone()
         if r is None:
             raise NotFound(f"samlingen {ref} finns inte")
         return dict(r)
 
     def add_collection(self, name: str, description: str) -> int:
         with self.transaction() as db:
-            cur = db.execute("INSERT INTO collections (name, description, created) VALUES (?,?,?)",
+            cur = db.execute("INSERT INTO example_collections (name, description, created) VALUES (?,?,?)",
                              (name, description, time.time()))
             return cur.lastrowid
 
     def add_to_collection(self, collection_id: int, example_ids: list[int]) -> int:
         with self.transaction() as db:
-            pos = db.execute("SELECT COALESCE(MAX(position), 0) FROM collection_items WHERE collection=?",
+            pos = db.execute("SELECT COALESCE(MAX(position), 0) FROM example_collection_items WHERE collection=?",
                              (collection_id,)).fetchone()[0]
             added = 0
             for eid in example_ids:
                 pos += 1
-                cur = db.execute("INSERT OR IGNORE INTO collection_items (collection, example, position) VALUES (?,?,?)",
+                cur = db.execute("INSERT OR IGNORE INTO example_collection_items (collection, example, position) VALUES (?,?,?)",
                                  (collection_id, eid, pos))
                 added += cur.rowcount
         return added
 
     def remove_from_collection(self, collection_id: int, example_ids: list[int]) -> int:
         with self.transaction() as db:
-            return sum(db.execute("DELETE FROM collection_items WHERE collection=? AND example=?",
+            return sum(db.execute("DELETE FROM example_collection_items WHERE collection=? AND example=?",
                                   (collection_id, eid)).rowcount for eid in example_ids)
 
     def example_collections(self, example_id: int) -> list[dict]:
-        rows = self.db.execute("SELECT c.* FROM collections c JOIN collection_items ci ON ci.collection = c.id"
+        rows = self.db.execute("SELECT c.* FROM example_collections c JOIN example_collection_items ci ON ci.collection = c.id"
                                " WHERE ci.example=? ORDER BY c.name", (example_id,))
         return [dict(r) for r in rows]

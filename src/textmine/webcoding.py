@@ -63,25 +63,31 @@ def safe_next(value: str | None) -> str:
     return value
 
 
+def logged_in_user(state, request: Request, why: str = "logga in för att koda") -> dict:
+    """The logged-in coder, or LoginRequired (a GET is sent to the login page)."""
+    user = current_user(state, request)
+    if user is None:
+        raise LoginRequired(why)
+    return user
+
+
+async def form_of(request: Request, user: dict, lists: tuple[str, ...] = ("passage_id",)) -> dict:
+    """The posted form, after checking its CSRF token against the session's."""
+    form = await request.form()
+    data = {k: form.getlist(k) if k in lists else form.get(k) for k in form.keys()}
+    token = str(form.get("csrf") or "")
+    if not hmac.compare_digest(token, user["csrf"]):
+        raise Forbidden("formuläret saknar giltig CSRF-token: ladda om sidan och försök igen")
+    return data
+
+
 def register_coding_routes(app: FastAPI, state, render) -> None:
     """Add the coding pages to the app; `render(request, template, **ctx)` as in app.py."""
 
     # --- session helpers ------------------------------------------------------------------
 
     def require_user(request: Request) -> dict:
-        user = current_user(state, request)
-        if user is None:
-            raise LoginRequired("logga in för att koda")
-        return user
-
-    async def form_of(request: Request, user: dict) -> dict:
-        """The posted form, after checking its CSRF token against the session's."""
-        form = await request.form()
-        data = {k: form.getlist(k) if k in ("passage_id",) else form.get(k) for k in form.keys()}
-        token = str(form.get("csrf") or "")
-        if not hmac.compare_digest(token, user["csrf"]):
-            raise Forbidden("formuläret saknar giltig CSRF-token: ladda om sidan och försök igen")
-        return data
+        return logged_in_user(state, request)
 
     def back(url: str, message: str | None = None) -> RedirectResponse:
         url = safe_next(url)
