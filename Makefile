@@ -50,8 +50,9 @@ bench: install
 	$(PY) benchmarks/coding.py
 	$(PY) benchmarks/labels.py
 	$(PY) benchmarks/cases.py
+	$(PY) benchmarks/good_examples.py
 
-# Re-render the demo corpus from corpus/sources (needs reportlab, in .[dev]).
+# Re-render the demo corpus from corpus/sources (with reportlab).
 corpus: install
 	$(PY) corpus/render.py
 
