@@ -3,8 +3,9 @@ person to move elsewhere with its assistance), `good_practice` (agreements, rout
 for informing the receiving municipality, consent, networks with results), `proposal`
 and `interview_quote`.
 
-A logistic regression per label on the passage's e5 embedding (issue #4) plus a few
-rule features (phrases that mark a case, an agreement, a proposal; quote passages).
+Per label, the mean of two logistic regressions (raw and standardised features) on the
+passage's e5 embedding (issue #4) plus a few rule features (phrases that mark a case, an
+agreement, a proposal; quote passages; the document type).
 It is trained on the labelled set in data/passage_labels.jsonl: every passage of the
 demo corpus and of the five real documents, labelled by annotators who never saw this
 code, split by document into train and test (benchmarks/labels.py reports the test
@@ -32,8 +33,10 @@ LABELS = ("dumping_case", "good_practice", "proposal", "interview_quote")
 LABELS_SV = {"dumping_case": "Fall av aktiv medverkan", "good_practice": "Goda exempel", "proposal": "Förslag",
              "interview_quote": "Intervjucitat"}
 DATA = Path(__file__).parent / "data" / "passage_labels.jsonl"
-MODEL_VERSION = 2
-C_GRID = (0.25, 1.0, 4.0, 16.0)
+MODEL_VERSION = 3  # 3: an ensemble of two logistic regressions per label (raw and standardised features)
+# regularisation grids of the two members, searched by document-grouped cross-validation
+C_GRID = (4.0, 16.0, 64.0, 256.0)
+C_GRID_STD = (0.003, 0.01, 0.03)
 MIN_STORED_SCORE = 0.05  # lower scores are not stored: --min-score below it finds nothing more
 # thresholds aim a little above the issue's targets (precision 0.85, recall 0.75):
 # cross-validated figures on the training documents run above what unseen documents give
@@ -83,20 +86,25 @@ def rule_features(text: str, kind: str, doc_type: str | None = None) -> np.ndarr
 
 @dataclass
 class LabelModel:
-    """Weights of one logistic regression per label over [embedding, rule features]."""
+    """Per label, an ensemble of linear members over [embedding, rule features]: each
+    member is a logistic regression (one on the raw features, one on standardised
+    features, its scaling folded into the weights); a passage's score is the mean of
+    the members' probabilities."""
     model_name: str
     data_hash: str
-    weights: dict[str, list[float]]
-    bias: dict[str, float]
+    weights: dict[str, list[list[float]]]
+    bias: dict[str, list[float]]
     thresholds: dict[str, float]
     trained_on: dict[str, int] = field(default_factory=dict)
+    chosen: dict[str, list[str]] = field(default_factory=dict)  # the members' settings, for the record
     version: int = MODEL_VERSION
 
     def scores(self, features: np.ndarray) -> dict[str, np.ndarray]:
         out = {}
         for label in LABELS:
-            z = features @ np.asarray(self.weights[label], dtype=np.float32) + self.bias[label]
-            out[label] = 1 / (1 + np.exp(-z))
+            w = np.asarray(self.weights[label], dtype=np.float32).T  # (features, members)
+            z = np.clip(features @ w + np.asarray(self.bias[label], dtype=np.float32), -40, 40)
+            out[label] = (1 / (1 + np.exp(-z))).mean(axis=1)
         return out
 
     def save(self, path: Path) -> None:
@@ -182,48 +190,74 @@ def embed_texts(store: Store, embedder, texts: list[str]) -> np.ndarray:
     return out
 
 
+def _members():
+    """The ensemble's members and their C grids: a logistic regression on the raw
+    features (the embedding's scale, rule features in 0..1), and one on standardised
+    features, which weighs every feature alike before regularisation."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    raw = lambda c: LogisticRegression(C=c, class_weight="balanced", max_iter=8000)  # noqa: E731
+    std = lambda c: make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight="balanced", max_iter=8000))  # noqa: E731
+    return [("raw", raw, C_GRID), ("std", std, C_GRID_STD)]
+
+
+def _linear(est) -> tuple[list[float], float]:
+    """A fitted member as (weights, bias) on the raw features."""
+    if hasattr(est, "steps"):  # StandardScaler + LogisticRegression: fold the scaling in
+        scaler, lr = est.steps[0][1], est.steps[-1][1]
+        w = lr.coef_[0] / scaler.scale_
+        return w.astype(float).tolist(), float(lr.intercept_[0] - (w * scaler.mean_).sum())
+    return est.coef_[0].astype(float).tolist(), float(est.intercept_[0])
+
+
 def fit(features: np.ndarray, targets: dict[str, np.ndarray], model_name: str, dhash: str,
         groups: list[str] | None = None) -> LabelModel:
-    """One logistic regression per label; the threshold is the lowest score at which
-    cross-validated predictions on the training data reach the target precision (or
-    the best F1 when none does)."""
-    from sklearn.linear_model import LogisticRegression
+    """Per label, each member's C is the one with the best cross-validated average
+    precision on the training data (folds by document); the threshold is picked on the
+    ensemble's cross-validated scores (pick_threshold)."""
+    from sklearn.metrics import average_precision_score
     from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predict
 
-    from sklearn.metrics import average_precision_score
-
-    weights, bias, thresholds, counts = {}, {}, {}, {}
+    weights, bias, thresholds, counts, chosen = {}, {}, {}, {}, {}
     for label in LABELS:
         y = targets[label]
         counts[label] = int(y.sum())
-        clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=4000)
-        if y.sum() >= 5 and (len(y) - y.sum()) >= 5:
-            # folds by document when documents are known: a threshold must hold on
-            # documents the model has not seen, as in use
-            folds = GroupKFold(n_splits=5) if groups else StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-            # regularisation chosen by cross-validated average precision on the training data
+        enough = y.sum() >= 5 and (len(y) - y.sum()) >= 5
+        # folds by document when documents are known: a threshold must hold on
+        # documents the model has not seen, as in use
+        folds = GroupKFold(n_splits=5) if groups else StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+        members, cvs = [], []
+        for name, make, grid in _members():
             best = None
-            for c in C_GRID:
-                candidate = LogisticRegression(C=c, class_weight="balanced", max_iter=4000)
-                cv = cross_val_predict(candidate, features, y, cv=folds, groups=groups, method="predict_proba")[:, 1]
-                ap = average_precision_score(y, cv)
+            for c in (grid if enough else grid[1:2]):
+                if enough:
+                    cv = cross_val_predict(make(c), features, y, cv=folds, groups=groups, method="predict_proba")[:, 1]
+                    ap = average_precision_score(y, cv)
+                else:
+                    cv, ap = None, 0.0
                 if best is None or ap > best[0]:
-                    best = (ap, candidate, cv)
-            _, clf, cv = best
-            thresholds[label] = pick_threshold(cv, y)
-        else:
-            thresholds[label] = 0.5
-        clf.fit(features, y)
-        weights[label] = clf.coef_[0].astype(float).tolist()
-        bias[label] = float(clf.intercept_[0])
-    return LabelModel(model_name, dhash, weights, bias, thresholds, counts)
+                    best = (ap, c, cv)
+            _, c, cv = best
+            members.append(make(c).fit(features, y))
+            cvs.append(cv)
+            chosen.setdefault(label, []).append(f"{name} C={c:g}")
+        thresholds[label] = pick_threshold(np.mean(cvs, axis=0), y) if enough else 0.5
+        lin = [_linear(m) for m in members]
+        weights[label] = [w for w, _ in lin]
+        bias[label] = [b for _, b in lin]
+    return LabelModel(model_name, dhash, weights, bias, thresholds, counts, chosen)
 
 
 def pick_threshold(scores: np.ndarray, y: np.ndarray) -> float:
     """The threshold with the best F1 among those whose cross-validated precision and
-    recall both reach the targets (TARGET_PRECISION, TARGET_RECALL); when none does,
+    recall both reach the targets (TARGET_PRECISION, TARGET_RECALL). When none does, the
+    highest threshold whose recall still reaches TARGET_RECALL: the issue asks for
+    precision first, and a best-F1 fallback leaned to recall (chosen by nested
+    document-grouped cross-validation on the training split). When even that fails,
     the best F1 overall."""
-    best_any, best_ok = (-1.0, 0.5), (-1.0, None)
+    best_any, best_ok, floor = (-1.0, 0.5), (-1.0, None), None
     for t in np.unique(np.round(scores, 3)):
         pred = scores >= t
         tp = float((pred & (y == 1)).sum())
@@ -234,7 +268,11 @@ def pick_threshold(scores: np.ndarray, y: np.ndarray) -> float:
         best_any = max(best_any, (f1, float(t)))
         if p >= TARGET_PRECISION and r >= TARGET_RECALL:
             best_ok = max(best_ok, (f1, float(t)))
-    return best_ok[1] if best_ok[1] is not None else best_any[1]
+        if r >= TARGET_RECALL:
+            floor = float(t)  # thresholds ascend: the last one kept is the highest
+    if best_ok[1] is not None:
+        return best_ok[1]
+    return floor if floor is not None else best_any[1]
 
 
 def targets_of(examples: list[Example]) -> dict[str, np.ndarray]:
