@@ -300,3 +300,17 @@ def test_reviewing_on_the_web_needs_a_login_and_csrf(app, reviewer, store):
     assert docx_resp.status_code == 200 and docx_resp.content[:2] == b"PK"
     listing = reviewer.get("/collections")
     assert "Webbsamling" in listing.text and f"/report.pdf?collection={coll['id']}" in listing.text
+
+
+def test_a_verified_example_outlives_its_removed_document(home, store):
+    from textmine.practice import get_example, list_examples, review_example
+
+    e = [x for x in list_examples(store, kind="agreement") if x.doc_type == "agreement"][-1]
+    review_example(store, e.id, state="verified", reviewer="Anna Berg", note="Behålls")
+    candidates = [x.id for x in list_examples(store, document=e.document, state="candidate")]
+    run_cli("remove", str(e.document), "--home", str(home), check=True)
+    kept = get_example(store, e.id)
+    assert kept.state == "verified" and kept.document is None  # no link to a document that is gone
+    assert kept.doc_title == e.doc_title and kept.pages == e.pages and kept.text == e.text
+    remaining = {x.id for x in list_examples(store)}
+    assert e.id in remaining and not (set(candidates) & remaining)

@@ -116,7 +116,7 @@ def example_from_row(row: dict, collections: list[str] | None = None) -> GoodExa
         id=row["id"], title=row["title"], kind=row["kind"], state=row["state"], county=county,
         county_name=gaz.counties[county].name if county in gaz.counties else None,
         parties=[{"code": c, "name": gaz.municipality_name(c) or c} for c in row["parties"]],
-        date=row["date"], mechanism=row["mechanism"], document=row["doc_id"], doc_title=row["doc_title"],
+        date=row["date"], mechanism=row["mechanism"], document=row.get("live_doc"), doc_title=row["doc_title"],
         doc_type=row["doc_type"], doc_issuer=row["doc_issuer"], path=row["doc_path"],
         page=row["pages"][0] if row["pages"] else None, pages=row["pages"], passage_ids=row["passage_ids"], score=row["score"], reviewer=row["reviewer"],
         note=row["note"], edited=row["edited"], text=row["text"], collections=collections or [],

@@ -128,7 +128,10 @@ class PracticeTables:
             if val is not None:
                 where.append(f"{col} = ?")
                 args.append(val)
-        sql = "SELECT e.* FROM good_examples e"
+        # live_doc: the document still stored under that id with the same content (an id
+        # can be reused after a removal; a verified example must not then point elsewhere)
+        sql = ("SELECT e.*, d.id AS live_doc FROM good_examples e"
+               " LEFT JOIN documents d ON d.id = e.doc_id AND d.sha256 IS e.doc_sha256")
         order = "ORDER BY e.county IS NULL, e.county, e.date DESC, e.id"
         if collection is not None:
             sql += " JOIN example_collection_items ci ON ci.example = e.id AND ci.collection = ?"
@@ -142,7 +145,8 @@ class PracticeTables:
         return [example_row(r) for r in self.db.execute(f"{sql} {order}", args)]
 
     def example(self, example_id: int) -> dict:
-        r = self.db.execute("SELECT * FROM good_examples WHERE id=?", (example_id,)).fetchone()
+        r = self.db.execute("SELECT e.*, d.id AS live_doc FROM good_examples e LEFT JOIN documents d"
+                            " ON d.id = e.doc_id AND d.sha256 IS e.doc_sha256 WHERE e.id=?", (example_id,)).fetchone()
         if r is None:
             raise NotFound(f"exemplet {example_id} finns inte")
         return example_row(r)
