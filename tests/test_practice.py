@@ -253,6 +253,8 @@ def test_catalogue_pages_are_open_and_equal_the_cli(app, home):
     assert one.status_code == 200 and api[0]["title"].split(" – ")[0] in one.text
     assert f"/documents/{api[0]['document']}?page={api[0]['page']}" in one.text
     assert "Logga in" in one.text and 'action="/examples/' not in one.text  # no review form without a login
+    doc_page = c.get(f"/documents/{api[0]['document']}")
+    assert "Goda exempel ur dokumentet" in doc_page.text and f'href="/examples/{api[0]["id"]}"' in doc_page.text
     for url, status in [("/examples/987654", 404), ("/examples?state=godkänd", 400), ("/examples?county=Narnia", 400),
                         ("/api/examples?kind=x", 400), ("/report.exe", 400), ("/report.html?collection=ingen", 404),
                         ("/examples/abc", 400)]:

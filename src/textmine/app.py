@@ -30,6 +30,7 @@ from .index import lexical
 from .labels import LABELS_SV
 from .nlp.gazetteer import load_gazetteer
 from .pageimage import page_png, source_file
+from .practice import STATES_SV, list_examples
 from .rulings import list_cards
 from .search import QueryError, clean_query
 from .server import WORKER_THREADS, WebState
@@ -55,7 +56,8 @@ def _templates() -> Environment:
     env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.globals.update(type_name=webview.type_name, label_name=webview.label_name, mode_names=webview.MODE_NAMES,
-                       doc_types=webview.DOC_TYPES, version=__version__, label_names=LABELS_SV)
+                       doc_types=webview.DOC_TYPES, version=__version__, label_names=LABELS_SV,
+                       states_sv=STATES_SV)
     env.filters["entity_url"] = lambda e: f"/entities/{e['label']}/{_quote(e['norm'])}"
     return env
 
@@ -262,9 +264,10 @@ def create_app(state: WebState) -> FastAPI:
             shown = page or 1
             to_code = [dict(r, snippet=" ".join(r["text"].split())[:90]) for r in state.store().document_passages(doc_id)
                        if r["page_start"] <= shown <= r["page_end"] and r["kind"] != "footnotes"]
+        examples = [e for e in list_examples(state.store(), document=doc_id) if e.state != "rejected"]
         return render(request, "document.html", doc=doc, row=row, view=view, page=page, hit=hit, q=q or "", card=card,
                       similar=similar, similar_to=similar_to, entities=webview.document_entities(doc), user=user,
-                      to_code=to_code)
+                      to_code=to_code, examples=examples)
 
     @app.get("/api/documents/{doc_id}", summary="Ett dokument (som `textmine show --json`)")
     def api_document(doc_id: int = PathParam(..., ge=1, le=2**62),
