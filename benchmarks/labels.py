@@ -44,10 +44,11 @@ def evaluate(home: Path) -> dict:
     examples = labels.load_examples()
     train = [e for e in examples if e.split == "train"]
     test = [e for e in examples if e.split == "test"]
-    x_train, train = labels.example_features(store, embedder, train)
-    x_test, test = labels.example_features(store, embedder, test)
-    model = labels.fit(x_train, labels.targets_of(train), embedder.model_name, "benchmark", [e.document for e in train])
-    scores = model.scores(x_test)
+    x_train, texts_train, train = labels.example_inputs(store, embedder, train)
+    x_test, texts_test, test = labels.example_inputs(store, embedder, test)
+    model = labels.fit(x_train, labels.targets_of(train), embedder.model_name, "benchmark", [e.document for e in train],
+                       texts_train)
+    scores = model.scores(x_test, texts_test)
     truth = labels.targets_of(test)
     out = {"train": len(train), "test": len(test), "test_documents": len({e.document for e in test}), "labels": {}}
     for label in labels.LABELS:

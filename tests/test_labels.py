@@ -159,8 +159,9 @@ def test_threshold_meets_both_targets_when_it_can_else_keeps_the_recall_target()
 
 def test_the_stored_model_scores_as_its_fitted_members_do(tmp_path):
     """The ensemble is stored as plain weights (the standardised member's scaling
-    folded in): its scores must equal the mean of the fitted scikit-learn members'
-    probabilities, and survive a save and load; a model of an older format is not loaded."""
+    folded in; the lexical member as vocabulary, idf and weights): its scores must equal
+    the mix of the fitted scikit-learn members' probabilities, and survive a save and
+    load; a model of an older format is not loaded."""
     import json
 
     import numpy as np
@@ -173,18 +174,36 @@ def test_the_stored_model_scores_as_its_fitted_members_do(tmp_path):
     x[:, 3] *= 40  # features on very different scales
     y = (x[:, 0] + x[:, 3] / 40 + rng.normal(scale=0.5, size=120) > 0).astype(int)
     groups = [f"doc{i % 10}" for i in range(120)]
-    model = labels.fit(x, {label: y for label in labels.LABELS}, "m", "h", groups)
-    got = model.scores(x)["dumping_case"]
+    filler = ["Kommunen", "hade", "ett", "möte", "om", "bostäder", "i", "länet", "under", "året"]
+    texts = [" ".join(rng.choice(filler, size=8)) + (" Nämnden betalade hyran i annan kommun." if y[i] and i % 3
+                                                       else " Överenskommelse om SAMTYCKE." if i % 4 == 0 else "")
+             for i in range(120)]
+    model = labels.fit(x, {label: y for label in labels.LABELS}, "m", "h", groups, texts)
+    got = model.scores(x, texts)["dumping_case"]
+    settings = model.chosen["dumping_case"]
+    assert [s.split()[0] for s in settings] == ["raw", "std", "lexical"]
     members = []
-    for (name, make, _), setting in zip(labels._members(), model.chosen["dumping_case"]):
-        assert setting.startswith(name)
+    for (name, make, _), setting in zip(labels._members(), settings):
         members.append(clone(make(float(setting.split("C=")[1]))).fit(x, y).predict_proba(x)[:, 1])
-    assert np.allclose(got, np.mean(members, axis=0), atol=1e-4)
+    lexical = labels._lexical(float(settings[2].split("C=")[1])).fit(np.array(texts, dtype=object), y)
+    share = model.lexical_share
+    assert share == labels.LEXICAL_SHARE > 0
+    want = (1 - share) * np.mean(members, axis=0) + share * lexical.predict_proba(np.array(texts, dtype=object))[:, 1]
+    assert np.allclose(got, want, atol=1e-4)
     assert ((got >= model.thresholds["dumping_case"]) == y).mean() > 0.8
+    # the lexical features: lower-cased words and word pairs seen in two or more passages
+    assert {"betalade hyran", "annan kommun", "samtycke", "kommunen"} <= set(model.vocabulary)
+    assert "Överenskommelse" not in model.vocabulary and len(model.idf) == len(model.vocabulary)
+    idx, val = model.lexical_features(["Nämnden betalade hyran och hyran igen"])[0]
+    assert {model.vocabulary[i] for i in idx} == {"nämnden", "betalade", "hyran", "nämnden betalade", "betalade hyran"}
+    assert np.isclose(np.linalg.norm(val), 1.0)
+    assert model.lexical_weights["dumping_case"][model.vocabulary.index("betalade hyran")] > 0
+    with pytest.raises(labels.LabelError):
+        model.scores(x)  # the lexical part needs the texts
 
     path = tmp_path / "model.json"
     model.save(path)
-    assert np.allclose(labels.LabelModel.load(path).scores(x)["dumping_case"], got)
+    assert np.allclose(labels.LabelModel.load(path).scores(x, texts)["dumping_case"], got)
     old = json.loads(path.read_text())
     old["version"] = labels.MODEL_VERSION - 1
     path.write_text(json.dumps(old))

@@ -3,9 +3,11 @@ person to move elsewhere with its assistance), `good_practice` (agreements, rout
 for informing the receiving municipality, consent, networks with results), `proposal`
 and `interview_quote`.
 
-Per label, the mean of two logistic regressions (raw and standardised features) on the
-passage's e5 embedding (issue #4) plus a few rule features (phrases that mark a case, an
-agreement, a proposal; quote passages; the document type).
+Per label, the mean of two scores: an embedding part (the mean of two logistic regressions,
+raw and standardised features, on the passage's e5 embedding (issue #4) plus a few rule
+features: phrases that mark a case, an agreement, a proposal; quote passages; the document
+type) and a lexical part (a logistic regression on TF-IDF of the passage's lower-cased
+words and word pairs).
 It is trained on the labelled set in data/passage_labels.jsonl: every passage of the
 demo corpus and of the five real documents, labelled by annotators who never saw this
 code, split by document into train and test (benchmarks/labels.py reports the test
@@ -33,10 +35,14 @@ LABELS = ("dumping_case", "good_practice", "proposal", "interview_quote")
 LABELS_SV = {"dumping_case": "Fall av aktiv medverkan", "good_practice": "Goda exempel", "proposal": "Förslag",
              "interview_quote": "Intervjucitat"}
 DATA = Path(__file__).parent / "data" / "passage_labels.jsonl"
-MODEL_VERSION = 3  # 3: an ensemble of two logistic regressions per label (raw and standardised features)
-# regularisation grids of the two members, searched by document-grouped cross-validation
+MODEL_VERSION = 4  # 4: plus a lexical member (TF-IDF of words and word pairs); 3: raw and standardised members
+# regularisation grids of the members, searched by document-grouped cross-validation
 C_GRID = (4.0, 16.0, 64.0, 256.0)
 C_GRID_STD = (0.003, 0.01, 0.03)
+C_GRID_LEX = (1.0, 4.0, 16.0, 64.0)
+LEXICAL_SHARE = 0.5  # a passage's score: (1 - share) * embedding part + share * lexical part
+LEX_MIN_DF = 2  # a word or word pair in fewer training passages is not in the vocabulary
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default word pattern
 MIN_STORED_SCORE = 0.05  # lower scores are not stored: --min-score below it finds nothing more
 # thresholds aim a little above the issue's targets (precision 0.85, recall 0.75):
 # cross-validated figures on the training documents run above what unseen documents give
@@ -84,12 +90,25 @@ def rule_features(text: str, kind: str, doc_type: str | None = None) -> np.ndarr
     return np.array(counts + [1.0 if kind == "quote" else 0.0] + types, dtype=np.float32)
 
 
+def tokens(text: str) -> list[str]:
+    """The lexical member's terms: lower-cased words of two or more letters and the pairs
+    of adjacent words (as scikit-learn's TfidfVectorizer(ngram_range=(1, 2)) makes them)."""
+    words = _TOKEN.findall(text.lower())
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-np.clip(z, -40, 40)))
+
+
 @dataclass
 class LabelModel:
-    """Per label, an ensemble of linear members over [embedding, rule features]: each
-    member is a logistic regression (one on the raw features, one on standardised
-    features, its scaling folded into the weights); a passage's score is the mean of
-    the members' probabilities."""
+    """Per label, an ensemble of linear members. Over [embedding, rule features]: a
+    logistic regression on the raw features and one on standardised features (its
+    scaling folded into the weights); their mean is the embedding part. Over the TF-IDF
+    of the passage's text (vocabulary and idf stored here, sublinear tf, unit length): a
+    logistic regression, the lexical part. A passage's score is
+    (1 - lexical_share) * embedding part + lexical_share * lexical part."""
     model_name: str
     data_hash: str
     weights: dict[str, list[list[float]]]
@@ -97,19 +116,53 @@ class LabelModel:
     thresholds: dict[str, float]
     trained_on: dict[str, int] = field(default_factory=dict)
     chosen: dict[str, list[str]] = field(default_factory=dict)  # the members' settings, for the record
+    vocabulary: list[str] = field(default_factory=list)  # the lexical member's terms, in weight order
+    idf: list[float] = field(default_factory=list)
+    lexical_weights: dict[str, list[float]] = field(default_factory=dict)
+    lexical_bias: dict[str, float] = field(default_factory=dict)
+    lexical_share: float = 0.0
     version: int = MODEL_VERSION
 
-    def scores(self, features: np.ndarray) -> dict[str, np.ndarray]:
+    def lexical_features(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each text's TF-IDF vector as (term indices, values)."""
+        if not hasattr(self, "_index"):
+            self._index = {t: i for i, t in enumerate(self.vocabulary)}
+            self._idf = np.asarray(self.idf, dtype=np.float64)
+        out = []
+        for text in texts:
+            counts: dict[int, int] = {}
+            for t in tokens(text):
+                i = self._index.get(t)
+                if i is not None:
+                    counts[i] = counts.get(i, 0) + 1
+            idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
+            val = (1 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self._idf[idx]
+            norm = np.sqrt((val ** 2).sum())
+            out.append((idx, val / norm if norm else val))
+        return out
+
+    def scores(self, features: np.ndarray, texts: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Scores per label for passages given as rows of [embedding, rule features] and,
+        for the lexical part, their context texts (indexing.context_of)."""
+        lexical = self.lexical_share > 0
+        if lexical:
+            if texts is None or len(texts) != len(features):
+                raise LabelError("the label model's lexical part needs each passage's text")
+            vecs = self.lexical_features(texts)
         out = {}
         for label in LABELS:
             w = np.asarray(self.weights[label], dtype=np.float32).T  # (features, members)
-            z = np.clip(features @ w + np.asarray(self.bias[label], dtype=np.float32), -40, 40)
-            out[label] = (1 / (1 + np.exp(-z))).mean(axis=1)
+            s = _sigmoid(features @ w + np.asarray(self.bias[label], dtype=np.float32)).mean(axis=1)
+            if lexical:
+                lw = np.asarray(self.lexical_weights[label], dtype=np.float64)
+                z = np.array([float(v @ lw[i]) for i, v in vecs]) + self.lexical_bias[label]
+                s = (1 - self.lexical_share) * s + self.lexical_share * _sigmoid(z)
+            out[label] = s
         return out
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self)), encoding="utf-8")
+        path.write_text(json.dumps(asdict(self), ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> "LabelModel | None":
@@ -148,9 +201,14 @@ def data_hash(path: Path = DATA) -> str:
 
 
 def example_features(store: Store, embedder, examples: list[Example]) -> tuple[np.ndarray, list[Example]]:
-    """Features of the examples whose text is known: from the store (by passage id,
-    its stored vector) or shipped with the set (embedded, reusing stored vectors of the
-    same text)."""
+    feats, _, kept = example_inputs(store, embedder, examples)
+    return feats, kept
+
+
+def example_inputs(store: Store, embedder, examples: list[Example]) -> tuple[np.ndarray, list[str], list[Example]]:
+    """Features and context texts of the examples whose text is known: from the store
+    (by passage id, its stored vector) or shipped with the set (embedded, reusing stored
+    vectors of the same text)."""
     from .indexing import context_of  # the context text that is embedded
 
     rows = {r["passage_id"]: r for r in store.passage_rows(
@@ -170,7 +228,7 @@ def example_features(store: Store, embedder, examples: list[Example]) -> tuple[n
             continue  # a real document's passage, not in this store
         kept.append(e)
     vectors = embed_texts(store, embedder, texts)
-    return np.hstack([vectors, np.stack([rule_features(t, k, d) for t, k, d in zip(texts, kinds, types)])]), kept
+    return np.hstack([vectors, np.stack([rule_features(t, k, d) for t, k, d in zip(texts, kinds, types)])]), texts, kept
 
 
 def embed_texts(store: Store, embedder, texts: list[str]) -> np.ndarray:
@@ -212,15 +270,30 @@ def _linear(est) -> tuple[list[float], float]:
     return est.coef_[0].astype(float).tolist(), float(est.intercept_[0])
 
 
+def _lexical(c: float):
+    """The lexical member: TF-IDF of words and word pairs (tokens(), sublinear tf, unit
+    length) and a logistic regression."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(TfidfVectorizer(analyzer=tokens, min_df=LEX_MIN_DF, sublinear_tf=True),
+                         LogisticRegression(C=c, class_weight="balanced", max_iter=8000))
+
+
 def fit(features: np.ndarray, targets: dict[str, np.ndarray], model_name: str, dhash: str,
-        groups: list[str] | None = None) -> LabelModel:
+        groups: list[str] | None = None, texts: list[str] | None = None) -> LabelModel:
     """Per label, each member's C is the one with the best cross-validated average
     precision on the training data (folds by document); the threshold is picked on the
-    ensemble's cross-validated scores (pick_threshold)."""
+    ensemble's cross-validated scores (pick_threshold). Without texts, the model is the
+    embedding part alone."""
     from sklearn.metrics import average_precision_score
     from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predict
 
+    docs = np.array(texts, dtype=object) if texts is not None else None
     weights, bias, thresholds, counts, chosen = {}, {}, {}, {}, {}
+    lex_weights, lex_bias, vocabulary, idf = {}, {}, [], []
+    share = LEXICAL_SHARE if texts is not None else 0.0
     for label in LABELS:
         y = targets[label]
         counts[label] = int(y.sum())
@@ -228,26 +301,44 @@ def fit(features: np.ndarray, targets: dict[str, np.ndarray], model_name: str, d
         # folds by document when documents are known: a threshold must hold on
         # documents the model has not seen, as in use
         folds = GroupKFold(n_splits=5) if groups else StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-        members, cvs = [], []
-        for name, make, grid in _members():
+
+        def search(make, grid, x):
             best = None
             for c in (grid if enough else grid[1:2]):
                 if enough:
-                    cv = cross_val_predict(make(c), features, y, cv=folds, groups=groups, method="predict_proba")[:, 1]
+                    cv = cross_val_predict(make(c), x, y, cv=folds, groups=groups, method="predict_proba")[:, 1]
                     ap = average_precision_score(y, cv)
                 else:
                     cv, ap = None, 0.0
                 if best is None or ap > best[0]:
                     best = (ap, c, cv)
-            _, c, cv = best
+            return best[1], best[2]
+
+        members, cvs = [], []
+        for name, make, grid in _members():
+            c, cv = search(make, grid, features)
             members.append(make(c).fit(features, y))
             cvs.append(cv)
             chosen.setdefault(label, []).append(f"{name} C={c:g}")
-        thresholds[label] = pick_threshold(np.mean(cvs, axis=0), y) if enough else 0.5
+        cv_scores = np.mean(cvs, axis=0) if enough else None
+        if docs is not None:
+            c, cv = search(_lexical, C_GRID_LEX, docs)
+            lex = _lexical(c).fit(docs, y)
+            chosen[label].append(f"lexical C={c:g}")
+            vectoriser, lr = lex.steps[0][1], lex.steps[-1][1]
+            if not vocabulary:  # the same for every label: it depends on the texts only
+                terms = vectoriser.get_feature_names_out()
+                vocabulary, idf = [str(t) for t in terms], vectoriser.idf_.astype(float).tolist()
+            lex_weights[label] = lr.coef_[0].astype(float).tolist()
+            lex_bias[label] = float(lr.intercept_[0])
+            if enough:
+                cv_scores = (1 - share) * cv_scores + share * cv
+        thresholds[label] = pick_threshold(cv_scores, y) if enough else 0.5
         lin = [_linear(m) for m in members]
         weights[label] = [w for w, _ in lin]
         bias[label] = [b for _, b in lin]
-    return LabelModel(model_name, dhash, weights, bias, thresholds, counts, chosen)
+    return LabelModel(model_name, dhash, weights, bias, thresholds, counts, chosen, vocabulary, idf,
+                      lex_weights, lex_bias, share)
 
 
 def pick_threshold(scores: np.ndarray, y: np.ndarray) -> float:
@@ -289,8 +380,8 @@ def label_model(store: Store, embedder, *, retrain: bool = False) -> LabelModel:
     dhash = data_hash()
     model = None if retrain else LabelModel.load(path)
     if model is None or model.data_hash != dhash or model.model_name != embedder.model_name:
-        feats, kept = example_features(store, embedder, load_examples())
-        model = fit(feats, targets_of(kept), embedder.model_name, dhash, [e.document for e in kept])
+        feats, texts, kept = example_inputs(store, embedder, load_examples())
+        model = fit(feats, targets_of(kept), embedder.model_name, dhash, [e.document for e in kept], texts)
         model.save(path)
     return model
 
@@ -308,8 +399,9 @@ def update_labels(store: Store, embedder, *, retrain: bool = False) -> dict:
     vectors = store.get_embeddings(embedder.model_name, [r["content_hash"] for r in rows])
     keep = [r for r in rows if r["content_hash"] in vectors]
     emb = np.stack([np.frombuffer(vectors[r["content_hash"]], dtype=np.float32) for r in keep])
-    feats = np.hstack([emb, np.stack([rule_features(context_of(r), r["kind"], r["doc_type"]) for r in keep])])
-    scores = model.scores(feats)
+    texts = [context_of(r) for r in keep]
+    feats = np.hstack([emb, np.stack([rule_features(t, r["kind"], r["doc_type"]) for t, r in zip(texts, keep)])])
+    scores = model.scores(feats, texts)
     out = []
     for i, r in enumerate(keep):
         for label in LABELS:
