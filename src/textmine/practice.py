@@ -300,8 +300,7 @@ def review_example(store: Store, example_id: int, *, state: str, reviewer: str, 
                    mechanism: str | None = None) -> GoodExample:
     """A reviewer's decision (verified / rejected / back to candidate) with a note, and
     corrections of the fields the builder filled in (kept on later rebuilds)."""
-    if state not in STATES:
-        check_state(state)
+    check_state(state)
     reviewer = " ".join((reviewer or "").split())
     if not reviewer or len(reviewer) > 80:
         raise PracticeError("a review needs the reviewer's name (at most 80 characters)")

@@ -60,12 +60,13 @@ def register_practice_routes(app: FastAPI, state, render) -> None:
         store = state.store()
         found = practice.list_examples(store, **f)
         everything = store.examples()
-        counties = sorted({e["county"] for e in everything if e["county"]},
-                          key=lambda c: load_gazetteer().counties[c].name if c in load_gazetteer().counties else c)
+        known = load_gazetteer().counties
+        # the county filter offers the counties that have examples, by name
+        counties = sorted(((c, known[c].name) for c in {e["county"] for e in everything} if c in known),
+                          key=lambda c: c[1])
         query = urlencode({k: v for k, v in f.items() if v})
         return render(request, "examples.html", examples=found, f=f, query=query, kinds=practice.KINDS_SV,
-                      states=practice.STATES_SV, collections=store.collections(),
-                      counties=[(c, load_gazetteer().counties[c].name) for c in counties if c in load_gazetteer().counties],
+                      states=practice.STATES_SV, collections=store.collections(), counties=counties,
                       total=len(everything), msg=request.query_params.get("msg", "")[:200])
 
     @app.get("/api/examples", summary="Goda exempel (som `textmine examples list --json`)")
