@@ -147,11 +147,13 @@ def test_cli_errors_are_one_line(corpus_home):
 
 def test_case_extraction_on_the_demo_world():
     """benchmarks/cases.py: both sides right for at least 75 % of the passages with a gold
-    flow (81 % measured on 2026-12-04), and few wrong sides."""
+    flow (81 % measured on 2026-12-04 and, on the adjudicated labels, 2026-12-05), and few
+    wrong sides. The adjudication took the label off statistics and consequences passages,
+    so 118 demo passages have a gold flow now, not 137."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import cases as bench
 
     out = bench.evaluate()
-    assert out["with_gold"] >= 120
+    assert out["with_gold"] >= 110
     assert out["both_right"] / out["with_gold"] >= 0.75
     assert out["sender"]["wrong"] + out["receiver"]["wrong"] <= 0.06 * out["with_gold"]
