@@ -157,7 +157,12 @@ def main() -> None:
     parser.add_argument("--sentence-labels", type=Path, help="hand-marked dumping_case sentences: adds the sentence-member variant")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args()
-    result = evaluate(Path(args.home), args.extra, args.sentence_labels)
+    from textmine.errors import TextmineError
+
+    try:
+        result = evaluate(Path(args.home), args.extra, args.sentence_labels)
+    except (TextmineError, OSError) as err:  # a missing store or file: one line, no traceback
+        sys.exit(f"labels_nested.py: {err}")
     if args.json:
         print(json.dumps(result, indent=1))
         return
